@@ -1,0 +1,92 @@
+"""``a2a-gateway``: ``dev`` runs the whole stack locally; ``worker`` and ``serve`` run one part.
+
+``dev`` serves on ``http://127.0.0.1:8080`` unless ``PORT`` (and ``HOST``) say otherwise;
+``REDIS_URL`` and ``TEMPORAL_ADDRESS`` use running servers instead of starting private
+ones. Ctrl-C or SIGTERM stops every process it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from a2a_gateway.devstack import StackError, backing_servers, port_in_use
+
+BANNER = """
+a2a-gateway is running (Ctrl-C stops everything)
+
+  agent card   {url}/.well-known/agent.json
+  JSON-RPC     POST {url}/   (agents: {agents})
+  health       {url}/healthz
+  logs         {logs}
+
+try it:
+  curl -N {url}/ -H 'content-type: application/json' -d '{{"jsonrpc":"2.0","id":1,"method":"message/stream","params":{{"message":{{"role":"user","messageId":"m1","parts":[{{"kind":"text","text":"hello streaming world"}}]}}}}}}'
+"""
+
+
+class Stopped(Exception):
+    """SIGINT or SIGTERM arrived."""
+
+
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
+def dev() -> int:
+    """Start Valkey, Temporal, the worker and the gateway; run until interrupted."""
+    from a2a_gateway.routing import Routing
+
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "8080"))
+    if port_in_use(port, host):
+        print(
+            f"error: port {port} on {host} is already in use (is `make dev` already running?). "
+            "Stop the other process or choose another port: PORT=8081 make dev",
+            file=sys.stderr,
+        )
+        return 1
+    routing = Routing.load(os.environ.get("A2A_ROUTES_FILE", ""))
+    signal.signal(signal.SIGTERM, _raise_stopped)
+    signal.signal(signal.SIGINT, _raise_stopped)
+    log_dir = Path(".run").absolute()
+    try:
+        with backing_servers(
+            os.environ.get("REDIS_URL", ""), os.environ.get("TEMPORAL_ADDRESS", ""), log_dir
+        ) as stack:
+            worker = stack.add(stack.worker(), timeout=30, inherit_output=True)
+            gateway = stack.add(stack.gateway(port, host=host), timeout=30, inherit_output=True)
+            url = f"http://{host}:{port}"
+            print(
+                BANNER.format(url=url, agents=", ".join(routing.routes), logs=log_dir), flush=True
+            )
+            while worker.alive() and gateway.alive():
+                time.sleep(0.5)
+            dead = worker if not worker.alive() else gateway
+            print(f"error: the {dead.name} exited; stopping everything", file=sys.stderr)
+            return 1
+    except Stopped:
+        print("\nstopped; every process has exited", file=sys.stderr)
+        return 0
+    except StackError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="a2a-gateway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("dev", help="run the whole stack locally")
+    sub.add_parser("worker", help="run a Temporal worker for the configured agents")
+    args = parser.parse_args(argv)
+    if args.command == "dev":
+        sys.exit(dev())
+    if args.command == "worker":
+        from a2a_gateway.worker.main import main as worker_main
+
+        worker_main()

@@ -1,0 +1,91 @@
+"""Settings, read once from the environment into one typed object.
+
+Precedence is explicit argument › environment variable › default. A value that cannot be
+parsed fails at start-up with the variable's name, not later with a ``None``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the gateway and the worker. Environment names are in ``ENV``."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    routes_file: str = ""
+    public_url: str = ""
+    buckets: int = 64
+    key_prefix: str = "a2a"
+    max_body_bytes: int = 1_048_576
+    heartbeat_seconds: float = 15.0
+    task_ttl_seconds: int = 7 * 24 * 3600
+    stream_maxlen: int = 10_000
+    blocking_timeout_seconds: float = 60.0
+
+    ENV = {
+        "redis_url": "REDIS_URL",
+        "temporal_address": "TEMPORAL_ADDRESS",
+        "temporal_namespace": "TEMPORAL_NAMESPACE",
+        "routes_file": "A2A_ROUTES_FILE",
+        "public_url": "A2A_PUBLIC_URL",
+        "buckets": "A2A_BUCKETS",
+        "key_prefix": "A2A_KEY_PREFIX",
+        "max_body_bytes": "A2A_MAX_BODY_BYTES",
+        "heartbeat_seconds": "A2A_HEARTBEAT_SECONDS",
+        "task_ttl_seconds": "A2A_TASK_TTL_SECONDS",
+        "stream_maxlen": "A2A_STREAM_MAXLEN",
+        "blocking_timeout_seconds": "A2A_BLOCKING_TIMEOUT_SECONDS",
+    }
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``overrides``, then ``env`` (default ``os.environ``), then defaults."""
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in overrides:
+                values[f.name] = overrides[f.name]
+                continue
+            name = cls.ENV[f.name]
+            raw = source.get(name)
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(name, raw, f.type)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if not 1 <= self.buckets <= 16384:
+            raise ConfigError("A2A_BUCKETS must be between 1 and 16384")
+        if self.max_body_bytes < 1024:
+            raise ConfigError("A2A_MAX_BODY_BYTES must be at least 1024")
+        if self.heartbeat_seconds <= 0:
+            raise ConfigError("A2A_HEARTBEAT_SECONDS must be positive")
+        if self.task_ttl_seconds <= 0:
+            raise ConfigError("A2A_TASK_TTL_SECONDS must be positive")
+
+
+def _parse(name: str, raw: str, kind: Any) -> Any:
+    kind_name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    try:
+        if kind_name == "int":
+            return int(raw)
+        if kind_name == "float":
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a valid {kind_name}") from None
+    return raw

@@ -1,0 +1,253 @@
+"""The task event log in Redis Streams: idempotent appends, snapshots, and reads by entry id.
+
+Every write goes through one server-side script (``append.lua``) that appends the event
+only if its per-task sequence number is new, updates the task snapshot (state, status,
+history, artifact chunks) and refreshes the TTLs, all in one step. A writer may therefore
+retry blindly: readers never see a duplicate, and nothing is appended after a final state.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from a2a_gateway.models import (
+    Message,
+    Task,
+    TaskArtifactUpdateEvent,
+    TaskState,
+    TaskStatus,
+    TaskStatusUpdateEvent,
+    now_iso,
+)
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.commands.core import AsyncScript
+
+    from a2a_gateway.keys import TaskKeys
+
+_ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+def is_entry_id(value: str) -> bool:
+    """Whether ``value`` has the form of a Redis stream entry id (``ms-seq``)."""
+    return bool(_ENTRY_ID.match(value))
+
+
+def entry_key(entry_id: str) -> tuple[int, int]:
+    """An entry id as a sortable pair."""
+    ms, _, sq = entry_id.partition("-")
+    return int(ms), int(sq)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event as stored: its stream id, sequence number, ``result`` JSON and finality."""
+
+    id: str
+    seq: int
+    event: str
+    final: bool
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What the append script did: ``appended`` false means a duplicate or a final task."""
+
+    appended: bool
+    entry_id: str
+    state: str
+    exists: bool = True
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The task as of stream entry ``last_id`` (read atomically with it)."""
+
+    task: Task
+    last_id: str
+    seq: int
+
+    @property
+    def state(self) -> TaskState:
+        return self.task.status.state
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+class EventLog:
+    """Reads and writes task logs on one Redis (or cluster) connection pool."""
+
+    def __init__(self, redis: Redis, *, ttl_seconds: int, maxlen: int) -> None:
+        self.redis = redis
+        self.ttl_seconds = ttl_seconds
+        self.maxlen = maxlen
+        source = resources.files("a2a_gateway").joinpath("append.lua").read_text()
+        self._script: AsyncScript = redis.register_script(source)
+
+    async def _run(
+        self,
+        keys: TaskKeys,
+        *,
+        mode: str,
+        seq: int,
+        event: str = "",
+        final: bool = False,
+        state: str = "",
+        status: str = "",
+        artifact: str = "",
+        task: str = "",
+        history: list[str] | None = None,
+    ) -> AppendResult:
+        args: list[Any] = [
+            mode,
+            seq,
+            event,
+            "1" if final else "0",
+            state,
+            status,
+            artifact,
+            self.ttl_seconds,
+            self.maxlen,
+            task,
+            *(history or []),
+        ]
+        outcome, entry_id, current = await self._script(keys=keys.all(), args=args)
+        return AppendResult(
+            appended=int(outcome) == 1,
+            entry_id=_text(entry_id),
+            state=_text(current),
+            exists=int(outcome) != -1,
+        )
+
+    async def create(self, keys: TaskKeys, task: Task) -> AppendResult:
+        """Create the task with its first event (the ``Task``) unless it already exists."""
+        body = task.dump()
+        meta = {k: v for k, v in body.items() if k not in ("history", "artifacts", "status")}
+        history = [_dumps(m) for m in body.get("history", [])]
+        return await self._run(
+            keys,
+            mode="create",
+            seq=0,
+            event=_dumps(body),
+            state=task.status.state.value,
+            status=_dumps(body["status"]),
+            task=_dumps(meta),
+            history=history,
+        )
+
+    async def append_status(
+        self, keys: TaskKeys, seq: int, event: TaskStatusUpdateEvent
+    ) -> AppendResult:
+        """Publish a status change; its message, if any, joins the task's history."""
+        body = event.dump()
+        history = [_dumps(body["status"]["message"])] if event.status.message else []
+        return await self._run(
+            keys,
+            mode="append",
+            seq=seq,
+            event=_dumps(body),
+            final=event.final,
+            state=event.status.state.value,
+            status=_dumps(body["status"]),
+            history=history,
+        )
+
+    async def append_artifact(
+        self, keys: TaskKeys, seq: int, event: TaskArtifactUpdateEvent
+    ) -> AppendResult:
+        """Publish an artifact chunk; the snapshot folds chunks by ``artifactId``."""
+        body = event.dump()
+        chunk = {"artifact": body["artifact"], "append": bool(event.append)}
+        return await self._run(
+            keys, mode="append", seq=seq, event=_dumps(body), artifact=_dumps(chunk)
+        )
+
+    async def append_history(self, keys: TaskKeys, seq: int, message: Message) -> AppendResult:
+        """Record a client message in the history; this consumes a sequence number, no event."""
+        return await self._run(keys, mode="append", seq=seq, history=[_dumps(message.dump())])
+
+    async def snapshot(self, keys: TaskKeys) -> Snapshot | None:
+        """The task and the id of the last event it reflects, or None if Redis has no such task."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(keys.task)
+            pipe.lrange(keys.history, 0, -1)
+            pipe.lrange(keys.artifacts, 0, -1)
+            fields, history, chunks = await pipe.execute()
+        if not fields:
+            return None
+        fields = {_text(k): _text(v) for k, v in fields.items()}
+        body = json.loads(fields["task"])
+        body["status"] = json.loads(fields["status"])
+        if history:
+            body["history"] = [json.loads(m) for m in history]
+        if chunks:
+            body["artifacts"] = fold_artifacts(json.loads(c) for c in chunks)
+        return Snapshot(
+            task=Task.model_validate(body), last_id=fields["last_id"], seq=int(fields["seq"])
+        )
+
+    async def read(
+        self, keys: TaskKeys, after_id: str, *, count: int = 100, block_ms: int | None = None
+    ) -> list[Entry]:
+        """Entries strictly after ``after_id``; with ``block_ms``, wait that long for one."""
+        response = await self.redis.xread({keys.events: after_id}, count=count, block=block_ms)
+        if not response:
+            return []
+        _, entries = response[0]
+        return [_entry(entry_id, data) for entry_id, data in entries]
+
+    async def trimmed_after(self, keys: TaskKeys, after_id: str) -> bool:
+        """Whether an entry after ``after_id`` has been trimmed away (a lossless resume is
+        impossible from there, so the reader must start from the snapshot)."""
+        try:
+            info = await self.redis.xinfo_stream(keys.events)
+        except Exception as exc:  # the stream itself has expired
+            if "no such key" in str(exc).lower():
+                return True
+            raise
+        deleted = _text(info.get("max-deleted-entry-id", "0-0"))
+        return entry_key(deleted) > entry_key(after_id)
+
+
+def fold_artifacts(chunks: Any) -> list[dict[str, Any]]:
+    """Artifacts from their chunks, in first-seen order: ``append`` extends the parts of the
+    artifact with the same id, otherwise the chunk replaces it."""
+    artifacts: dict[str, dict[str, Any]] = {}
+    for chunk in chunks:
+        artifact = chunk["artifact"]
+        artifact_id = artifact["artifactId"]
+        if chunk.get("append") and artifact_id in artifacts:
+            artifacts[artifact_id]["parts"].extend(artifact["parts"])
+        else:
+            artifacts[artifact_id] = artifact
+    return list(artifacts.values())
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _entry(entry_id: Any, data: dict[Any, Any]) -> Entry:
+    fields = {_text(k): _text(v) for k, v in data.items()}
+    return Entry(
+        id=_text(entry_id), seq=int(fields["seq"]), event=fields["e"], final=fields["f"] == "1"
+    )
+
+
+def status_event(
+    task_id: str, context_id: str, state: TaskState, message: Message | None, final: bool
+) -> TaskStatusUpdateEvent:
+    """A status update for ``state`` stamped now."""
+    return TaskStatusUpdateEvent(
+        task_id=task_id,
+        context_id=context_id,
+        status=TaskStatus(state=state, message=message, timestamp=now_iso()),
+        final=final,
+    )

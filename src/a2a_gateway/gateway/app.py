@@ -1,0 +1,223 @@
+"""The ASGI app: JSON-RPC on ``POST /`` and ``POST /agents/<name>``, cards, health.
+
+The same app runs under uvicorn locally and behind the Lambda Web Adapter in AWS. It
+owns no task state; its Redis pool and Temporal client are made once, at start-up.
+
+HTTP status is 200 for every JSON-RPC answer, errors included, except a body over
+``A2A_MAX_BODY_BYTES`` (413, refused before parsing) and an unknown agent path (404).
+Streaming methods always answer ``text/event-stream``; an error found after the request
+was parsed arrives there as one JSON-RPC error event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route as HttpRoute
+
+from a2a_gateway.config import Settings
+from a2a_gateway.errors import (
+    InternalError,
+    InvalidRequestError,
+    MethodNotFoundError,
+    PushNotificationNotSupportedError,
+    RPCError,
+)
+from a2a_gateway.eventlog import EventLog
+from a2a_gateway.gateway import jsonrpc, sse
+from a2a_gateway.gateway.card import agent_card
+from a2a_gateway.gateway.runner import TaskRunner, TemporalRunner
+from a2a_gateway.gateway.service import A2AService, Call
+from a2a_gateway.keys import ANONYMOUS
+from a2a_gateway.models import MessageSendParams, TaskIdParams, TaskQueryParams
+from a2a_gateway.routing import Route, Routing
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from pydantic import BaseModel
+    from starlette.requests import Request
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A JSON-RPC method: its params model, the service call, and whether it streams."""
+
+    params: type[BaseModel] | None
+    handler: str
+    streaming: bool = False
+
+
+METHODS: dict[str, Method] = {
+    "message/send": Method(MessageSendParams, "send"),
+    "message/stream": Method(MessageSendParams, "stream", streaming=True),
+    "tasks/get": Method(TaskQueryParams, "get"),
+    "tasks/cancel": Method(TaskIdParams, "cancel"),
+    "tasks/resubscribe": Method(TaskIdParams, "resubscribe", streaming=True),
+    "tasks/pushNotificationConfig/set": Method(None, "push"),
+    "tasks/pushNotificationConfig/get": Method(None, "push"),
+    "tasks/pushNotificationConfig/list": Method(None, "push"),
+    "tasks/pushNotificationConfig/delete": Method(None, "push"),
+}
+
+
+class BodyTooLarge(Exception):
+    """The request body is over the configured limit."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Gateway:
+    """The request handlers, bound to one service, routing table and settings."""
+
+    def __init__(self, settings: Settings, routing: Routing, service: A2AService) -> None:
+        self.settings = settings
+        self.routing = routing
+        self.service = service
+
+    def _route(self, request: Request) -> Route | None:
+        return self.routing.get(request.path_params.get("agent"))
+
+    def _base_url(self, request: Request) -> str:
+        return self.settings.public_url or str(request.base_url)
+
+    async def card(self, request: Request) -> Response:
+        route = self._route(request)
+        if route is None:
+            return JSONResponse({"error": "no such agent"}, status_code=404)
+        return JSONResponse(agent_card(self.routing, route, self._base_url(request)))
+
+    async def health(self, request: Request) -> Response:
+        try:
+            await self.service.events.redis.ping()
+        except Exception:
+            log.warning("health check: redis unreachable", exc_info=True)
+            return JSONResponse({"status": "unavailable", "redis": "unreachable"}, 503)
+        return JSONResponse({"status": "ok"})
+
+    async def rpc(self, request: Request) -> Response:
+        route = self._route(request)
+        if route is None:
+            error = MethodNotFoundError(f"No agent named {request.path_params.get('agent')!r}")
+            return JSONResponse(jsonrpc.failure(None, error), status_code=404)
+        try:
+            body = await read_body(request, self.settings.max_body_bytes)
+        except BodyTooLarge:
+            error = InvalidRequestError(
+                f"The request body exceeds {self.settings.max_body_bytes} bytes"
+            )
+            return JSONResponse(jsonrpc.failure(None, error), status_code=413)
+        try:
+            rpc_request = jsonrpc.parse(body)
+        except jsonrpc.WithId as err:
+            return JSONResponse(jsonrpc.failure(err.request_id, err.error))
+        except RPCError as err:
+            return JSONResponse(jsonrpc.failure(None, err))
+        call = Call(
+            principal=ANONYMOUS,
+            route=route,
+            request_id=rpc_request.id,
+            last_event_id=request.headers.get("last-event-id"),
+        )
+        method = METHODS.get(rpc_request.method)
+        if method is not None and method.streaming:
+            return await self._stream(method, rpc_request, call)
+        try:
+            if method is None:
+                raise MethodNotFoundError(data={"method": rpc_request.method})
+            result = await self._call(method, rpc_request, call)
+        except RPCError as err:
+            answer = jsonrpc.failure(rpc_request.id, err)
+        except Exception:
+            log.exception("internal error in %s", rpc_request.method)
+            answer = jsonrpc.failure(rpc_request.id, InternalError())
+        else:
+            answer = jsonrpc.success(rpc_request.id, result)
+        if rpc_request.is_notification:
+            return Response(status_code=204)
+        return JSONResponse(answer)
+
+    async def _call(self, method: Method, rpc_request: jsonrpc.Request, call: Call) -> Any:
+        if method.params is None:
+            raise PushNotificationNotSupportedError(
+                "Push notifications are not supported by this deployment yet"
+            )
+        params = jsonrpc.validate(method.params, rpc_request.params)
+        return await getattr(self.service, method.handler)(call, params)
+
+    async def _stream(self, method: Method, rpc_request: jsonrpc.Request, call: Call) -> Any:
+        try:
+            frames: AsyncIterator[bytes] = await self._call(method, rpc_request, call)
+        except RPCError as err:
+            frames = _one(jsonrpc.failure(rpc_request.id, err))
+        except Exception:
+            log.exception("internal error in %s", rpc_request.method)
+            frames = _one(jsonrpc.failure(rpc_request.id, InternalError()))
+        return sse.EventStreamResponse(frames)
+
+
+async def _one(answer: dict[str, Any]) -> AsyncIterator[bytes]:
+    import json
+
+    yield sse.event(json.dumps(answer, separators=(",", ":")))
+
+
+def create_app(
+    settings: Settings | None = None,
+    routing: Routing | None = None,
+    runner: TaskRunner | None = None,
+) -> Starlette:
+    """The gateway app; Redis and Temporal connections are opened in its lifespan."""
+    settings = settings or Settings.from_env()
+    routing = routing or Routing.load(settings.routes_file)
+    redis = Redis.from_url(settings.redis_url)
+    events = EventLog(redis, ttl_seconds=settings.task_ttl_seconds, maxlen=settings.stream_maxlen)
+    holder: dict[str, Gateway] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task_runner = runner or await TemporalRunner.connect(settings)
+        holder["gateway"] = Gateway(settings, routing, A2AService(events, task_runner, settings))
+        try:
+            yield
+        finally:
+            await redis.aclose()
+
+    def bound(name: str) -> Any:
+        async def endpoint(request: Request) -> Response:
+            handler = getattr(holder["gateway"], name)
+            response: Response = await handler(request)
+            return response
+
+        return endpoint
+
+    routes = [
+        HttpRoute("/", bound("rpc"), methods=["POST"]),
+        HttpRoute("/agents/{agent}", bound("rpc"), methods=["POST"]),
+        HttpRoute("/.well-known/agent.json", bound("card"), methods=["GET"]),
+        HttpRoute("/.well-known/agent-card.json", bound("card"), methods=["GET"]),
+        HttpRoute("/agents/{agent}/.well-known/agent.json", bound("card"), methods=["GET"]),
+        HttpRoute("/agents/{agent}/.well-known/agent-card.json", bound("card"), methods=["GET"]),
+        HttpRoute("/healthz", bound("health"), methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,106 @@
+"""JSON-RPC 2.0 envelopes: parse a request body, build responses, explain bad params.
+
+Each failure maps to its own code: unreadable JSON → -32700, a body that is not a
+request object → -32600, an unknown method → -32601, params that do not validate →
+-32602 with a message naming the field and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from a2a_gateway.errors import InvalidParamsError, InvalidRequestError, JSONParseError, RPCError
+
+RequestId = str | int | None
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Request:
+    """A well-formed JSON-RPC request (``id`` absent means a notification)."""
+
+    method: str
+    params: Any
+    id: RequestId
+    is_notification: bool
+
+
+def parse(body: bytes) -> Request:
+    """The request in ``body``; raises ``RPCError`` with the id when it could be read."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise JSONParseError(data={"reason": "the request body is not valid JSON"}) from None
+    if isinstance(data, list):
+        raise InvalidRequestError("Batch requests are not supported; send one request per call")
+    if not isinstance(data, dict):
+        raise InvalidRequestError("The request must be a JSON object")
+    request_id = data.get("id")
+    if isinstance(request_id, bool) or not isinstance(request_id, str | int | None):
+        raise InvalidRequestError("'id' must be a string, a number or null")
+    error: RPCError | None = None
+    if data.get("jsonrpc") != "2.0":
+        error = InvalidRequestError("'jsonrpc' must be exactly \"2.0\"")
+    elif not isinstance(data.get("method"), str):
+        error = InvalidRequestError("'method' must be a string")
+    elif "params" in data and not isinstance(data["params"], dict | list):
+        error = InvalidRequestError("'params' must be an object")
+    if error is not None:
+        raise WithId(error, request_id)
+    return Request(
+        method=data["method"],
+        params=data.get("params", {}),
+        id=request_id,
+        is_notification="id" not in data,
+    )
+
+
+class WithId(Exception):
+    """An ``RPCError`` raised after the request id was known."""
+
+    def __init__(self, error: RPCError, request_id: RequestId) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.request_id = request_id
+
+
+def validate(model: type[M], params: Any) -> M:
+    """``params`` as ``model``, or ``InvalidParamsError`` saying what is wrong and where."""
+    if not isinstance(params, dict):
+        raise InvalidParamsError("'params' must be an object")
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise InvalidParamsError(explain(exc), data={"errors": problems(exc)}) from None
+
+
+def problems(exc: ValidationError) -> list[dict[str, str]]:
+    """Each validation problem as ``{"field": "message.parts", "problem": "…"}``."""
+    found = []
+    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+        loc = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
+        found.append({"field": loc or "params", "problem": err["msg"]})
+    return found
+
+
+def explain(exc: ValidationError) -> str:
+    listed = problems(exc)
+    head = "; ".join(f"{p['field']}: {p['problem']}" for p in listed[:3])
+    more = f" (and {len(listed) - 3} more)" if len(listed) > 3 else ""
+    return f"Invalid params: {head}{more}"
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and part in {"text", "file", "data"}
+
+
+def success(request_id: RequestId, result: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+
+def failure(request_id: RequestId, error: RPCError) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "error": error.to_dict()}

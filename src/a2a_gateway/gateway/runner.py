@@ -1,0 +1,72 @@
+"""Starts, signals and cancels task workflows: the gateway's only use of Temporal.
+
+The workflow id is derived from (principal, task id) and a duplicate start is refused by
+Temporal, so a retried request can never start a second run of the same task.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from a2a_gateway.keys import workflow_id
+from a2a_gateway.worker.inputs import SIGNAL_MESSAGE, WORKFLOW_NAME, TaskInput
+
+if TYPE_CHECKING:
+    from a2a_gateway.config import Settings
+
+
+class TaskRunner(Protocol):
+    """Where tasks run. ``start`` is idempotent; ``cancel`` returns False if no run exists."""
+
+    async def start(self, task: TaskInput, task_queue: str) -> None: ...
+
+    async def send(self, principal: str, task_id: str, message: dict[str, Any]) -> None: ...
+
+    async def cancel(self, principal: str, task_id: str) -> bool: ...
+
+
+class TemporalRunner:
+    """``TaskRunner`` on a Temporal client."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    @classmethod
+    async def connect(cls, settings: Settings) -> TemporalRunner:
+        client = await Client.connect(
+            settings.temporal_address, namespace=settings.temporal_namespace
+        )
+        return cls(client)
+
+    def _handle(self, principal: str, task_id: str) -> WorkflowHandle[Any, Any]:
+        return self.client.get_workflow_handle(workflow_id(principal, task_id))
+
+    async def start(self, task: TaskInput, task_queue: str) -> None:
+        try:
+            await self.client.start_workflow(
+                WORKFLOW_NAME,
+                task,
+                id=workflow_id(task.principal, task.task_id),
+                task_queue=task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            )
+        except WorkflowAlreadyStartedError:
+            return
+
+    async def send(self, principal: str, task_id: str, message: dict[str, Any]) -> None:
+        await self._handle(principal, task_id).signal(SIGNAL_MESSAGE, message)
+
+    async def cancel(self, principal: str, task_id: str) -> bool:
+        try:
+            await self._handle(principal, task_id).cancel()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return True

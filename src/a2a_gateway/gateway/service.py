@@ -1,0 +1,281 @@
+"""The A2A methods: validated params in, spec objects or SSE frames out.
+
+No task state lives here (brief, decision 6): every method reads Redis and talks to
+Temporal through the ``TaskRunner``, so any gateway instance can serve any task.
+
+Streams start with a ``Task`` and then follow the task's Redis stream; each frame's SSE
+``id`` is the Redis entry id it reflects, so a client can resume after any frame with
+``Last-Event-ID``. A stream ends after the first event marked ``final``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from a2a_gateway.errors import (
+    InternalError,
+    InvalidParamsError,
+    TaskNotCancelableError,
+    TaskNotFoundError,
+)
+from a2a_gateway.eventlog import entry_key, is_entry_id, status_event
+from a2a_gateway.gateway import sse
+from a2a_gateway.keys import TaskKeys, is_valid_id
+from a2a_gateway.models import Task, TaskState, TaskStatus, now_iso, trim_history
+from a2a_gateway.worker.inputs import TaskInput
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from a2a_gateway.config import Settings
+    from a2a_gateway.eventlog import EventLog, Snapshot
+    from a2a_gateway.gateway.runner import TaskRunner
+    from a2a_gateway.models import MessageSendParams, TaskIdParams, TaskQueryParams
+    from a2a_gateway.routing import Route
+
+log = logging.getLogger(__name__)
+START = "0-0"
+CANCEL_WAIT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Call:
+    """Who is calling, through which agent's URL, with which JSON-RPC id."""
+
+    principal: str
+    route: Route
+    request_id: str | int | None
+    last_event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A message accepted for a task: the task as the client should first see it, and the
+    stream position after which the task's further events follow."""
+
+    keys: TaskKeys
+    task: Task
+    event_id: str
+    follow_from: str
+
+
+class A2AService:
+    """Implements the A2A methods on an event log and a task runner."""
+
+    def __init__(self, events: EventLog, runner: TaskRunner, settings: Settings) -> None:
+        self.events = events
+        self.runner = runner
+        self.settings = settings
+
+    def _keys(self, principal: str, task_id: str) -> TaskKeys:
+        return TaskKeys.of(principal, task_id, self.settings.buckets, self.settings.key_prefix)
+
+    async def _snapshot(self, call: Call, task_id: str) -> Snapshot:
+        snapshot = await self.events.snapshot(self._keys(call.principal, task_id))
+        if snapshot is None:
+            raise TaskNotFoundError(data={"taskId": task_id})
+        return snapshot
+
+    # -- message/send and message/stream ---------------------------------------------
+
+    async def submit(self, call: Call, params: MessageSendParams) -> Submission:
+        """Create a task for the message, or deliver it to the task it names.
+
+        A ``taskId`` that names no task creates one with that id, so a client may retry
+        a request blindly; a message already in the task's history is such a retry and
+        changes nothing. A follow-up reaches a task only in ``input-required`` or
+        ``auth-required``; a final task refuses it.
+        """
+        message = params.message
+        task_id = message.task_id
+        if task_id is not None:
+            if not is_valid_id(task_id):
+                raise InvalidParamsError(
+                    "message.taskId must be 1-128 letters, digits, '.', '_' or '-'",
+                    data={"taskId": task_id},
+                )
+            keys = self._keys(call.principal, task_id)
+            snapshot = await self.events.snapshot(keys)
+            if snapshot is not None:
+                return await self._deliver(call, keys, snapshot, params)
+        else:
+            task_id = str(uuid.uuid4())
+            keys = self._keys(call.principal, task_id)
+        context_id = message.context_id or str(uuid.uuid4())
+        first = message.model_copy(update={"task_id": task_id, "context_id": context_id})
+        task = Task(
+            id=task_id,
+            context_id=context_id,
+            status=TaskStatus(state=TaskState.SUBMITTED, timestamp=now_iso()),
+            history=[first],
+            metadata=params.metadata,
+        )
+        created = await self.events.create(keys, task)
+        if not created.appended:  # a concurrent request created it first
+            snapshot = await self.events.snapshot(keys)
+            if snapshot is None:
+                raise InternalError()
+            return await self._deliver(call, keys, snapshot, params)
+        try:
+            await self._start(call, task, first.dump())
+        except Exception:
+            log.exception("could not start the workflow of task %s", task_id)
+            await self.events.redis.delete(*keys.all())
+            raise InternalError("The task could not be scheduled; retry later.") from None
+        return Submission(keys, task, created.entry_id, START)
+
+    async def _start(self, call: Call, task: Task, message: dict[str, Any]) -> None:
+        await self.runner.start(
+            TaskInput(call.principal, task.id, task.context_id, call.route.name, message),
+            call.route.task_queue,
+        )
+
+    async def _deliver(
+        self, call: Call, keys: TaskKeys, snapshot: Snapshot, params: MessageSendParams
+    ) -> Submission:
+        task, message = snapshot.task, params.message
+        state = task.status.state
+        if message.context_id is not None and message.context_id != task.context_id:
+            raise InvalidParamsError(
+                f"message.contextId does not match the context of task {task.id}",
+                data={"taskId": task.id, "contextId": task.context_id},
+            )
+        retried = any(m.message_id == message.message_id for m in task.history or [])
+        if state.terminal:
+            raise InvalidParamsError(
+                f"Task {task.id} is in terminal state: {state.value}",
+                data={"taskId": task.id, "state": state.value},
+            )
+        if not retried:
+            if not state.interrupted:
+                raise InvalidParamsError(
+                    f"Task {task.id} is {state.value}; it accepts a new message only when "
+                    "its state is input-required or auth-required",
+                    data={"taskId": task.id, "state": state.value},
+                )
+            body = message.model_copy(update={"task_id": task.id, "context_id": task.context_id})
+            await self.runner.send(call.principal, task.id, body.dump())
+        elif state is TaskState.SUBMITTED and task.history:
+            # The request that created the task may have died before starting its run.
+            await self._start(call, task, task.history[0].dump())
+        return Submission(keys, task, snapshot.last_id, snapshot.last_id)
+
+    async def send(self, call: Call, params: MessageSendParams) -> dict[str, Any]:
+        """``message/send``: blocking (the default) waits for a final or interrupted state."""
+        submission = await self.submit(call, params)
+        config = params.configuration
+        task = submission.task
+        if config is None or config.blocking is not False:
+            await self._wait_final(submission.keys, submission.follow_from)
+            task = (await self._snapshot(call, task.id)).task
+        history_length = config.history_length if config else None
+        return trim_history(task, history_length).dump()
+
+    async def stream(self, call: Call, params: MessageSendParams) -> AsyncIterator[bytes]:
+        """``message/stream``: the ``Task`` first, then every event up to the final one."""
+        submission = await self.submit(call, params)
+        prefix = _result_prefix(call.request_id)
+        return self._frames(
+            prefix, submission.keys, submission.task, submission.event_id, submission.follow_from
+        )
+
+    async def _frames(
+        self, prefix: str, keys: TaskKeys, task: Task | None, event_id: str, follow_from: str
+    ) -> AsyncIterator[bytes]:
+        if follow_from != START and task is not None:
+            yield sse.event(prefix + json.dumps(task.dump(), separators=(",", ":")) + "}", event_id)
+            if task.status.state.terminal:
+                return
+        async for frame in self._follow(prefix, keys, follow_from):
+            yield frame
+
+    async def _follow(self, prefix: str, keys: TaskKeys, after: str) -> AsyncIterator[bytes]:
+        block_ms = int(self.settings.heartbeat_seconds * 1000)
+        while True:
+            entries = await self.events.read(keys, after, block_ms=block_ms)
+            if not entries:
+                yield sse.comment("keep-alive")
+                continue
+            for entry in entries:
+                after = entry.id
+                yield sse.event(prefix + entry.event + "}", entry.id)
+                if entry.final:
+                    return
+
+    async def _wait_final(self, keys: TaskKeys, after: str) -> None:
+        deadline = time.monotonic() + self.settings.blocking_timeout_seconds
+        while (left := deadline - time.monotonic()) > 0:
+            entries = await self.events.read(keys, after, block_ms=max(1, int(left * 1000)))
+            for entry in entries:
+                after = entry.id
+                if entry.final:
+                    return
+
+    # -- tasks/* ------------------------------------------------------------------------
+
+    async def get(self, call: Call, params: TaskQueryParams) -> dict[str, Any]:
+        """``tasks/get``: the snapshot, with at most ``historyLength`` recent messages."""
+        snapshot = await self._snapshot(call, params.id)
+        return trim_history(snapshot.task, params.history_length).dump()
+
+    async def cancel(self, call: Call, params: TaskIdParams) -> dict[str, Any]:
+        """``tasks/cancel``: cancel the workflow and wait (briefly) for the ``canceled`` event."""
+        snapshot = await self._snapshot(call, params.id)
+        state = snapshot.state
+        if state.terminal:
+            raise TaskNotCancelableError(
+                f"Task {params.id} is already {state.value}",
+                data={"taskId": params.id, "state": state.value},
+            )
+        keys = self._keys(call.principal, params.id)
+        if not await self.runner.cancel(call.principal, params.id):
+            task = snapshot.task
+            event = status_event(task.id, task.context_id, TaskState.CANCELED, None, True)
+            await self.events.append_status(keys, -1, event)
+        await asyncio.wait_for(
+            self._wait_final_state(keys, snapshot.last_id), timeout=CANCEL_WAIT_SECONDS
+        )
+        snapshot = await self._snapshot(call, params.id)
+        return snapshot.task.dump()
+
+    async def _wait_final_state(self, keys: TaskKeys, after: str) -> None:
+        while True:
+            for entry in await self.events.read(keys, after, block_ms=500):
+                after = entry.id
+            snapshot = await self.events.snapshot(keys)
+            if snapshot is None or snapshot.state.terminal:
+                return
+
+    async def resubscribe(self, call: Call, params: TaskIdParams) -> AsyncIterator[bytes]:
+        """``tasks/resubscribe``: after ``Last-Event-ID``, exactly the events after it;
+        without one, or when events after it were trimmed, the current ``Task`` first."""
+        keys = self._keys(call.principal, params.id)
+        snapshot = await self._snapshot(call, params.id)
+        prefix = _result_prefix(call.request_id)
+        after = call.last_event_id
+        if after is not None:
+            if not is_entry_id(after):
+                raise InvalidParamsError(
+                    "Last-Event-ID must be an event id from this task's stream",
+                    data={"lastEventId": after},
+                )
+            if not await self.events.trimmed_after(keys, after):
+                if snapshot.state.terminal and entry_key(snapshot.last_id) <= entry_key(after):
+                    return _empty()
+                return self._follow(prefix, keys, after)
+        return self._frames(prefix, keys, snapshot.task, snapshot.last_id, snapshot.last_id)
+
+
+async def _empty() -> AsyncIterator[bytes]:
+    return
+    yield  # pragma: no cover
+
+
+def _result_prefix(request_id: str | int | None) -> str:
+    return '{"jsonrpc":"2.0","id":' + json.dumps(request_id) + ',"result":'

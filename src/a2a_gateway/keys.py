@@ -1,0 +1,67 @@
+"""Redis key names for a task: every key of one task shares a hash slot (brief, decision 3).
+
+The slot is chosen by a *bucket* tag derived from the task id, ``a2a:{b17}:…``, so the
+append script can touch all of a task's keys atomically on a cluster, and many tasks share
+a slot so that one ``XREAD`` can watch a whole bucket. Keys carry the principal (decision 8):
+another principal's lookup of the same task id names different keys and finds nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+
+ANONYMOUS = "anonymous"
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def is_valid_id(value: str) -> bool:
+    """Whether ``value`` may be used as a task or principal id (letters, digits, ``._-``)."""
+    return bool(_ID.match(value))
+
+
+def bucket_of(task_id: str, buckets: int) -> int:
+    """The bucket of a task: stable across processes and releases (CRC-32, not ``hash``)."""
+    return zlib.crc32(task_id.encode()) % buckets
+
+
+@dataclass(frozen=True)
+class TaskKeys:
+    """The four keys of one task, in the order the append script expects them."""
+
+    principal: str
+    task_id: str
+    bucket: int
+    prefix: str = "a2a"
+
+    @classmethod
+    def of(cls, principal: str, task_id: str, buckets: int, prefix: str = "a2a") -> TaskKeys:
+        return cls(principal, task_id, bucket_of(task_id, buckets), prefix)
+
+    def _key(self, kind: str) -> str:
+        return f"{self.prefix}:{{b{self.bucket}}}:{kind}:{self.principal}:{self.task_id}"
+
+    @property
+    def task(self) -> str:
+        return self._key("task")
+
+    @property
+    def events(self) -> str:
+        return self._key("events")
+
+    @property
+    def history(self) -> str:
+        return self._key("history")
+
+    @property
+    def artifacts(self) -> str:
+        return self._key("artifacts")
+
+    def all(self) -> list[str]:
+        return [self.task, self.events, self.history, self.artifacts]
+
+
+def workflow_id(principal: str, task_id: str) -> str:
+    """The Temporal workflow id of a task: one run per (principal, task id), ever."""
+    return f"a2a-task/{principal}/{task_id}"

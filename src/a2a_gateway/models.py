@@ -1,0 +1,189 @@
+"""The A2A v0.2.5 objects the gateway reads and writes, as pydantic v2 models.
+
+Field names follow the spec's camelCase on the wire (``by_alias``) and snake_case in
+Python. Models validate what clients send; what the gateway emits is built from them
+and serialised with ``dump``, which drops unset optional fields as the spec's examples do.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+
+class A2AModel(BaseModel):
+    """Base: camelCase aliases, population by either name, unknown fields ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    def dump(self) -> dict[str, Any]:
+        """The JSON-ready wire form."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class TaskState(StrEnum):
+    """Spec §6.3. ``final`` states end a task; ``interrupted`` ones pause it for the client."""
+
+    SUBMITTED = "submitted"
+    WORKING = "working"
+    INPUT_REQUIRED = "input-required"
+    COMPLETED = "completed"
+    CANCELED = "canceled"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    AUTH_REQUIRED = "auth-required"
+    UNKNOWN = "unknown"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+    @property
+    def interrupted(self) -> bool:
+        return self in (TaskState.INPUT_REQUIRED, TaskState.AUTH_REQUIRED)
+
+
+TERMINAL_STATES = frozenset(
+    {TaskState.COMPLETED, TaskState.CANCELED, TaskState.FAILED, TaskState.REJECTED}
+)
+
+
+class TextPart(A2AModel):
+    kind: Literal["text"] = "text"
+    text: str
+    metadata: dict[str, Any] | None = None
+
+
+class FileWithBytes(A2AModel):
+    bytes: str
+    mime_type: str | None = None
+    name: str | None = None
+
+
+class FileWithUri(A2AModel):
+    uri: str
+    mime_type: str | None = None
+    name: str | None = None
+
+
+class FilePart(A2AModel):
+    kind: Literal["file"] = "file"
+    file: FileWithBytes | FileWithUri
+    metadata: dict[str, Any] | None = None
+
+
+class DataPart(A2AModel):
+    kind: Literal["data"] = "data"
+    data: dict[str, Any]
+    metadata: dict[str, Any] | None = None
+
+
+Part = Annotated[TextPart | FilePart | DataPart, Field(discriminator="kind")]
+
+
+class Message(A2AModel):
+    kind: Literal["message"] = "message"
+    message_id: str = Field(min_length=1)
+    role: Literal["user", "agent"]
+    parts: list[Part] = Field(min_length=1)
+    task_id: str | None = None
+    context_id: str | None = None
+    reference_task_ids: list[str] | None = None
+    extensions: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+
+    def text(self) -> str:
+        """The concatenated text of the message's text parts."""
+        return " ".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+
+class TaskStatus(A2AModel):
+    state: TaskState
+    message: Message | None = None
+    timestamp: str | None = None
+
+
+class Artifact(A2AModel):
+    artifact_id: str
+    parts: list[Part]
+    name: str | None = None
+    description: str | None = None
+    extensions: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class Task(A2AModel):
+    kind: Literal["task"] = "task"
+    id: str
+    context_id: str
+    status: TaskStatus
+    history: list[Message] | None = None
+    artifacts: list[Artifact] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class TaskStatusUpdateEvent(A2AModel):
+    kind: Literal["status-update"] = "status-update"
+    task_id: str
+    context_id: str
+    status: TaskStatus
+    final: bool
+    metadata: dict[str, Any] | None = None
+
+
+class TaskArtifactUpdateEvent(A2AModel):
+    kind: Literal["artifact-update"] = "artifact-update"
+    task_id: str
+    context_id: str
+    artifact: Artifact
+    append: bool | None = None
+    last_chunk: bool | None = None
+    metadata: dict[str, Any] | None = None
+
+
+Event = Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent
+
+
+class MessageSendConfiguration(A2AModel):
+    accepted_output_modes: list[str] | None = None
+    blocking: bool | None = None
+    history_length: int | None = Field(default=None, ge=0)
+    push_notification_config: dict[str, Any] | None = None
+
+
+class MessageSendParams(A2AModel):
+    message: Message
+    configuration: MessageSendConfiguration | None = None
+    metadata: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _user_role(self) -> MessageSendParams:
+        if self.message.role != "user":
+            raise ValueError("message.role must be 'user' for a message sent to an agent")
+        return self
+
+
+class TaskIdParams(A2AModel):
+    id: str = Field(min_length=1)
+    metadata: dict[str, Any] | None = None
+
+
+class TaskQueryParams(TaskIdParams):
+    history_length: int | None = Field(default=None, ge=0)
+
+
+def trim_history(task: Task, history_length: int | None) -> Task:
+    """The task with at most ``history_length`` of its most recent messages (None keeps all)."""
+    if history_length is None or task.history is None:
+        return task
+    kept = task.history[-history_length:] if history_length > 0 else []
+    return task.model_copy(update={"history": kept})
+
+
+def now_iso() -> str:
+    """The current time as an ISO 8601 UTC timestamp, as status timestamps carry it."""
+    return datetime.now(UTC).isoformat()

@@ -1,0 +1,72 @@
+"""The worker process: one Temporal ``Worker`` per task queue in the routing table.
+
+``A2A_WORKER_QUEUES`` (comma-separated) limits the process to some queues; by default it
+serves every queue the routes name. SIGTERM and SIGINT drain in-flight activities
+gracefully (Temporal retries whatever does not finish on another worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from datetime import timedelta
+
+from redis.asyncio import Redis
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from a2a_gateway.config import Settings
+from a2a_gateway.eventlog import EventLog
+from a2a_gateway.routing import Routing
+from a2a_gateway.worker.activities import TaskActivities
+from a2a_gateway.worker.workflow import TaskWorkflow
+
+log = logging.getLogger("a2a_gateway.worker")
+
+
+async def run_worker(settings: Settings, queues: set[str] | None = None) -> None:
+    """Serve the task queues until SIGINT or SIGTERM."""
+    routing = Routing.load(settings.routes_file)
+    served = queues or routing.task_queues
+    redis = Redis.from_url(settings.redis_url)
+    events = EventLog(redis, ttl_seconds=settings.task_ttl_seconds, maxlen=settings.stream_maxlen)
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    workers = []
+    for queue in sorted(served):
+        agents = {r.name: r.load() for r in routing.routes.values() if r.task_queue == queue}
+        activities = TaskActivities(events, agents, settings)
+        workers.append(
+            Worker(
+                client,
+                task_queue=queue,
+                workflows=[TaskWorkflow],
+                activities=[activities.run_turn, activities.publish_final],
+                max_heartbeat_throttle_interval=timedelta(seconds=1),
+                default_heartbeat_throttle_interval=timedelta(seconds=1),
+                graceful_shutdown_timeout=timedelta(seconds=5),
+            )
+        )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker serving task queues %s", ", ".join(sorted(served)))
+    async with contextlib.AsyncExitStack() as stack:
+        for worker in workers:
+            await stack.enter_async_context(worker)
+        log.info("worker ready")
+        await stop.wait()
+    await redis.aclose()
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    queues = {q for q in os.environ.get("A2A_WORKER_QUEUES", "").split(",") if q}
+    asyncio.run(run_worker(Settings.from_env(), queues or None))
+
+
+if __name__ == "__main__":
+    main()
