@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
     from a2a_gateway.keys import TaskKeys
 
+# One blocking read never outlasts the socket timeout; callers loop for longer waits.
+MAX_BLOCK_MS = 5_000
+SOCKET_TIMEOUT_SECONDS = 15.0
 _ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
@@ -79,6 +82,15 @@ class Snapshot:
 
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def connect(url: str) -> Redis:
+    """A Redis client whose socket timeout outlasts every blocking read we issue."""
+    from redis.asyncio import Redis
+
+    return Redis.from_url(
+        url, socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=5.0, health_check_interval=30
+    )
 
 
 class EventLog:

@@ -16,7 +16,6 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HttpRoute
@@ -29,7 +28,7 @@ from a2a_gateway.errors import (
     PushNotificationNotSupportedError,
     RPCError,
 )
-from a2a_gateway.eventlog import EventLog
+from a2a_gateway.eventlog import EventLog, connect
 from a2a_gateway.gateway import jsonrpc, sse
 from a2a_gateway.gateway.card import agent_card
 from a2a_gateway.gateway.runner import TaskRunner, TemporalRunner
@@ -190,7 +189,7 @@ def create_app(
     """The gateway app; Redis and Temporal connections are opened in its lifespan."""
     settings = settings or Settings.from_env()
     routing = routing or Routing.load(settings.routes_file)
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings.redis_url)
     events = EventLog(redis, ttl_seconds=settings.task_ttl_seconds, maxlen=settings.stream_maxlen)
     holder: dict[str, Gateway] = {}
 

@@ -63,6 +63,7 @@ class Submission:
     task: Task
     event_id: str
     follow_from: str
+    settled: bool = False
 
 
 class A2AService:
@@ -147,7 +148,7 @@ class A2AService:
                 data={"taskId": task.id, "contextId": task.context_id},
             )
         retried = any(m.message_id == message.message_id for m in task.history or [])
-        if state.terminal:
+        if state.terminal and not retried:
             raise InvalidParamsError(
                 f"Task {task.id} is in terminal state: {state.value}",
                 data={"taskId": task.id, "state": state.value},
@@ -164,14 +165,15 @@ class A2AService:
         elif state is TaskState.SUBMITTED and task.history:
             # The request that created the task may have died before starting its run.
             await self._start(call, task, task.history[0].dump())
-        return Submission(keys, task, snapshot.last_id, snapshot.last_id)
+        settled = retried and (state.terminal or state.interrupted)
+        return Submission(keys, task, snapshot.last_id, snapshot.last_id, settled)
 
     async def send(self, call: Call, params: MessageSendParams) -> dict[str, Any]:
         """``message/send``: blocking (the default) waits for a final or interrupted state."""
         submission = await self.submit(call, params)
         config = params.configuration
         task = submission.task
-        if config is None or config.blocking is not False:
+        if not submission.settled and (config is None or config.blocking is not False):
             await self._wait_final(submission.keys, submission.follow_from)
             task = (await self._snapshot(call, task.id)).task
         history_length = config.history_length if config else None
@@ -182,26 +184,45 @@ class A2AService:
         submission = await self.submit(call, params)
         prefix = _result_prefix(call.request_id)
         return self._frames(
-            prefix, submission.keys, submission.task, submission.event_id, submission.follow_from
+            prefix,
+            submission.keys,
+            submission.task,
+            submission.event_id,
+            submission.follow_from,
+            settled=submission.settled,
         )
 
     async def _frames(
-        self, prefix: str, keys: TaskKeys, task: Task | None, event_id: str, follow_from: str
+        self,
+        prefix: str,
+        keys: TaskKeys,
+        task: Task,
+        event_id: str,
+        follow_from: str,
+        *,
+        settled: bool = False,
     ) -> AsyncIterator[bytes]:
-        if follow_from != START and task is not None:
+        """The task (unless the stream starts at its first event, which is the task), then
+        its events; nothing after the task when it is final or nothing new will happen."""
+        if follow_from != START:
             yield sse.event(prefix + json.dumps(task.dump(), separators=(",", ":")) + "}", event_id)
-            if task.status.state.terminal:
+            if settled or task.status.state.terminal:
                 return
         async for frame in self._follow(prefix, keys, follow_from):
             yield frame
 
     async def _follow(self, prefix: str, keys: TaskKeys, after: str) -> AsyncIterator[bytes]:
-        block_ms = int(self.settings.heartbeat_seconds * 1000)
+        """Entries after ``after`` until a final one; a comment when idle for a heartbeat."""
+        heartbeat = self.settings.heartbeat_seconds
+        quiet_since = time.monotonic()
         while True:
-            entries = await self.events.read(keys, after, block_ms=block_ms)
+            entries = await self.events.read(keys, after, block_ms=int(heartbeat * 1000))
             if not entries:
-                yield sse.comment("keep-alive")
+                if time.monotonic() - quiet_since >= heartbeat * 0.99:
+                    quiet_since = time.monotonic()
+                    yield sse.comment("keep-alive")
                 continue
+            quiet_since = time.monotonic()
             for entry in entries:
                 after = entry.id
                 yield sse.event(prefix + entry.event + "}", entry.id)

@@ -14,12 +14,11 @@ import os
 import signal
 from datetime import timedelta
 
-from redis.asyncio import Redis
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from a2a_gateway.config import Settings
-from a2a_gateway.eventlog import EventLog
+from a2a_gateway.eventlog import EventLog, connect
 from a2a_gateway.routing import Routing
 from a2a_gateway.worker.activities import TaskActivities
 from a2a_gateway.worker.workflow import TaskWorkflow
@@ -31,7 +30,7 @@ async def run_worker(settings: Settings, queues: set[str] | None = None) -> None
     """Serve the task queues until SIGINT or SIGTERM."""
     routing = Routing.load(settings.routes_file)
     served = queues or routing.task_queues
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings.redis_url)
     events = EventLog(redis, ttl_seconds=settings.task_ttl_seconds, maxlen=settings.stream_maxlen)
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     workers = []

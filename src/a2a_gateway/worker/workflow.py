@@ -16,7 +16,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from a2a_gateway.worker.inputs import (
@@ -79,14 +79,20 @@ class TaskWorkflow:
                 await workflow.wait_condition(lambda: bool(self._inbox))
                 message, turn = self._inbox.pop(0), turn + 1
         except asyncio.CancelledError:
-            self._state = "canceled"
-            await self._final(task, "canceled", "")
+            await self._canceled(task)
             raise
         except ActivityError as err:
+            if isinstance(err.cause, CancelledError):
+                await self._canceled(task)
+                raise asyncio.CancelledError from err
             self._state = "failed"
             await self._final(task, "failed", "The agent failed to complete the task.")
             workflow.logger.warning("task %s failed: %s", task.task_id, err.cause)
             return "failed"
+
+    async def _canceled(self, task: TaskInput) -> None:
+        self._state = "canceled"
+        await self._final(task, "canceled", "")
 
     async def _final(self, task: TaskInput, state: str, text: str) -> None:
         await workflow.execute_activity(

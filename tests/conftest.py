@@ -1,0 +1,61 @@
+"""Session fixtures: one real Valkey and one real Temporal dev server per test session.
+
+Everything binds to 127.0.0.1 on free ports and is stopped by pid when the session ends,
+also when tests fail. The gateway and a worker run as separate processes (the way they
+run in production), started once for the e2e tests that share them; tests that kill or
+reconfigure a process start their own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from redis.asyncio import Redis
+
+from a2a_gateway.devstack import Stack, backing_servers, free_port
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+    from pathlib import Path
+
+# Short heartbeats so that tests see keep-alive comments without waiting long.
+GATEWAY_ENV = {"A2A_HEARTBEAT_SECONDS": "0.5", "A2A_BLOCKING_TIMEOUT_SECONDS": "30"}
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with backing_servers(log_dir=tmp_path_factory.mktemp("stack")) as servers:
+        yield servers
+
+
+@pytest.fixture(scope="session")
+def worker(stack: Stack) -> Iterator[None]:
+    proc = stack.worker()
+    stack.processes.append(proc)
+    proc.start(stack.log_dir)
+    yield
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway_url(stack: Stack, worker: None) -> Iterator[str]:
+    """Base URL of a gateway process (uvicorn) backed by the session's servers."""
+    proc = stack.gateway(free_port(), env=GATEWAY_ENV)
+    stack.processes.append(proc)
+    proc.start(stack.log_dir)
+    proc.wait_ready(30)
+    yield f"http://127.0.0.1:{proc.port}"
+    proc.stop()
+
+
+@pytest.fixture
+async def redis(stack: Stack) -> AsyncIterator[Redis]:
+    client = Redis.from_url(stack.redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def log_dir(stack: Stack) -> Path:
+    return stack.log_dir
