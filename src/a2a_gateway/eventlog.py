@@ -24,6 +24,8 @@ from a2a_gateway.models import (
     now_iso,
 )
 
+from redis.exceptions import ResponseError
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.commands.core import AsyncScript
@@ -216,16 +218,25 @@ class EventLog:
         return [_entry(entry_id, data) for entry_id, data in entries]
 
     async def trimmed_after(self, keys: TaskKeys, after_id: str) -> bool:
-        """Whether an entry after ``after_id`` has been trimmed away (a lossless resume is
-        impossible from there, so the reader must start from the snapshot)."""
+        """Whether events after ``after_id`` may be gone (trimmed, deleted or expired), so
+        that a lossless resume from there is impossible and the reader must start from the
+        snapshot. Conservative: an id older than the oldest retained entry counts as lost
+        unless that entry is the task's very first event."""
         try:
             info = await self.redis.xinfo_stream(keys.events)
-        except Exception as exc:  # the stream itself has expired
+        except ResponseError as exc:  # the stream itself has expired
             if "no such key" in str(exc).lower():
                 return True
             raise
-        deleted = _text(info.get("max-deleted-entry-id", "0-0"))
-        return entry_key(deleted) > entry_key(after_id)
+        deleted = _text(info.get("max-deleted-entry-id") or "0-0")
+        if entry_key(deleted) > entry_key(after_id):
+            return True
+        first = info.get("first-entry")
+        if not first:
+            return False
+        first_id, fields = first
+        first_seq = int(_text(fields.get(b"seq", fields.get("seq", b"0"))))
+        return entry_key(_text(first_id)) > entry_key(after_id) and first_seq != 0
 
 
 def fold_artifacts(chunks: Any) -> list[dict[str, Any]]:

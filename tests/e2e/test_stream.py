@@ -312,3 +312,33 @@ async def test_agent_card_and_health(client: httpx.AsyncClient, gateway_url: str
     assert missing.status_code == 404
     health = await client.get(gateway_url + "/healthz")
     assert health.status_code == 200 and health.json()["status"] == "ok"
+
+
+async def test_resubscribe_from_a_trimmed_id_starts_with_snapshot(
+    client: httpx.AsyncClient, gateway_url: str, redis: Redis
+) -> None:
+    url = gateway_url + "/agents/progress"
+    first: list[Frame] = []
+    resumed: list[Frame] = []
+    async for frame in frames(client, url, rpc("message/stream", message("steps=3 interval=0.3"))):
+        if frame.comment is not None:
+            continue
+        first.append(frame)
+        if len(first) == 3:  # task, working, step 1: now lose the oldest events
+            task_id = first[0].result["id"]
+            (key,) = await redis.keys(f"a2a:*:events:anonymous:{task_id}")
+            await redis.xtrim(key, minid=str(frame.id), approximate=False)
+            resumed = await events(
+                client,
+                url,
+                rpc("tasks/resubscribe", {"id": task_id}),
+                headers={"Last-Event-ID": str(first[1].id)},
+            )
+    snapshot = resumed[0]
+    assert snapshot.result["kind"] == "task"
+    assert snapshot.result["status"]["state"] in ("working", "completed")
+    ids = [f.id for f in first]
+    assert snapshot.id in ids
+    after = first[ids.index(snapshot.id) + 1 :]
+    assert [(f.id, f.result) for f in resumed[1:]] == [(f.id, f.result) for f in after]
+    assert resumed[-1].result["status"]["state"] == "completed"
