@@ -8,14 +8,19 @@ ones. Ctrl-C or SIGTERM stops every process it started.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
 import time
 from pathlib import Path
-from types import FrameType
+from typing import TYPE_CHECKING
 
 from a2a_gateway.devstack import StackError, backing_servers, port_in_use
+from a2a_gateway.routing import Routing
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 BANNER = """
 a2a-gateway is running (Ctrl-C stops everything)
@@ -26,8 +31,25 @@ a2a-gateway is running (Ctrl-C stops everything)
   logs         {logs}
 
 try it:
-  curl -N {url}/ -H 'content-type: application/json' -d '{{"jsonrpc":"2.0","id":1,"method":"message/stream","params":{{"message":{{"role":"user","messageId":"m1","parts":[{{"kind":"text","text":"hello streaming world"}}]}}}}}}'
+  curl -N {url}/ -H 'content-type: application/json' -d '{example}'
 """
+
+
+EXAMPLE = json.dumps(
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "message/stream",
+        "params": {
+            "message": {
+                "role": "user",
+                "messageId": "m1",
+                "parts": [{"kind": "text", "text": "hello streaming world"}],
+            }
+        },
+    },
+    separators=(",", ":"),
+)
 
 
 class Stopped(Exception):
@@ -40,8 +62,6 @@ def _raise_stopped(signum: int, frame: FrameType | None) -> None:
 
 def dev() -> int:
     """Start Valkey, Temporal, the worker and the gateway; run until interrupted."""
-    from a2a_gateway.routing import Routing
-
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8080"))
     if port_in_use(port, host):
@@ -63,7 +83,10 @@ def dev() -> int:
             gateway = stack.add(stack.gateway(port, host=host), timeout=30, inherit_output=True)
             url = f"http://{host}:{port}"
             print(
-                BANNER.format(url=url, agents=", ".join(routing.routes), logs=log_dir), flush=True
+                BANNER.format(
+                    url=url, example=EXAMPLE, agents=", ".join(routing.routes), logs=log_dir
+                ),
+                flush=True,
             )
             while worker.alive() and gateway.alive():
                 time.sleep(0.5)
@@ -87,6 +110,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "dev":
         sys.exit(dev())
     if args.command == "worker":
-        from a2a_gateway.worker.main import main as worker_main
+        from a2a_gateway.worker.main import main as worker_main  # noqa: PLC0415 - heavy
 
         worker_main()

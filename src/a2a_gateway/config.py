@@ -1,6 +1,6 @@
 """Settings, read once from the environment into one typed object.
 
-Precedence is explicit argument › environment variable › default. A value that cannot be
+Precedence is explicit argument > environment variable > default. A value that cannot be
 parsed fails at start-up with the variable's name, not later with a ``None``.
 """
 
@@ -52,7 +52,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Build settings from ``overrides``, then ``env`` (default ``os.environ``), then defaults."""
+        """Settings from ``overrides``, then ``env`` (default ``os.environ``), then defaults."""
         source = os.environ if env is None else env
         values: dict[str, Any] = {}
         for f in fields(cls):

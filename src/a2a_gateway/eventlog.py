@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
 from a2a_gateway.models import (
     Message,
     Task,
@@ -24,10 +27,7 @@ from a2a_gateway.models import (
     now_iso,
 )
 
-from redis.exceptions import ResponseError
-
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
     from redis.commands.core import AsyncScript
 
     from a2a_gateway.keys import TaskKeys
@@ -35,12 +35,12 @@ if TYPE_CHECKING:
 # One blocking read never outlasts the socket timeout; callers loop for longer waits.
 MAX_BLOCK_MS = 5_000
 SOCKET_TIMEOUT_SECONDS = 15.0
-_ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+_ENTRY_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 
 
 def is_entry_id(value: str) -> bool:
     """Whether ``value`` has the form of a Redis stream entry id (``ms-seq``)."""
-    return bool(_ENTRY_ID.match(value))
+    return bool(_ENTRY_ID.fullmatch(value))
 
 
 def entry_key(entry_id: str) -> tuple[int, int]:
@@ -88,10 +88,11 @@ def _dumps(obj: Any) -> str:
 
 def connect(url: str) -> Redis:
     """A Redis client whose socket timeout outlasts every blocking read we issue."""
-    from redis.asyncio import Redis
-
     return Redis.from_url(
-        url, socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=5.0, health_check_interval=30
+        url,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=5.0,
+        health_check_interval=30,
     )
 
 
@@ -211,7 +212,7 @@ class EventLog:
         self, keys: TaskKeys, after_id: str, *, count: int = 100, block_ms: int | None = None
     ) -> list[Entry]:
         """Entries strictly after ``after_id``; with ``block_ms``, wait that long for one."""
-        response = await self.redis.xread({keys.events: after_id}, count=count, block=block_ms)
+        response: Any = await self.redis.xread({keys.events: after_id}, count=count, block=block_ms)
         if not response:
             return []
         _, entries = response[0]

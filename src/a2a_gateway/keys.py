@@ -13,12 +13,12 @@ import zlib
 from dataclasses import dataclass
 
 ANONYMOUS = "anonymous"
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def is_valid_id(value: str) -> bool:
     """Whether ``value`` may be used as a task or principal id (letters, digits, ``._-``)."""
-    return bool(_ID.match(value))
+    return bool(_ID.fullmatch(value))
 
 
 def bucket_of(task_id: str, buckets: int) -> int:

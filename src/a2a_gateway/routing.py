@@ -46,14 +46,16 @@ class Route:
 
     def load(self) -> Agent:
         """Import and build the plug-in; errors name the route and the entry point."""
-        module_name, _, attribute = self.entrypoint.partition(":")
+        module_name, sep, attribute = self.entrypoint.partition(":")
         try:
+            if not (sep and module_name and attribute):
+                raise ValueError("expected 'package.module:attribute'")
             factory = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as exc:
+            agent: Agent = factory(**self.options)
+        except (ImportError, AttributeError, ValueError, TypeError) as exc:
             raise ConfigError(
                 f"agent {self.name!r}: cannot load entrypoint {self.entrypoint!r}: {exc}"
             ) from exc
-        agent: Agent = factory(**self.options)
         return agent
 
 
@@ -86,7 +88,9 @@ class Routing:
                     options=dict(raw.get("options", {})),
                 )
             except (KeyError, TypeError) as exc:
-                raise ConfigError(f"routes: each agent needs 'name' and 'entrypoint' ({exc})")
+                raise ConfigError(
+                    f"routes: each agent needs 'name' and 'entrypoint' ({exc})"
+                ) from exc
             if not is_valid_id(route.name):
                 raise ConfigError(f"routes: invalid agent name {route.name!r}")
             routes[route.name] = route

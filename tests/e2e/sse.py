@@ -29,7 +29,10 @@ class Frame:
 
 
 async def frames(
-    client: httpx.AsyncClient, url: str, payload: dict[str, Any], headers: dict[str, str] | None = None
+    client: httpx.AsyncClient,
+    url: str,
+    payload: dict[str, Any],
+    headers: dict[str, str] | None = None,
 ) -> AsyncIterator[Frame]:
     """POST ``payload`` and yield frames as they arrive; asserts an SSE response."""
     async with client.stream("POST", url, json=payload, headers=headers or {}) as response:
@@ -50,7 +53,10 @@ async def frames(
 
 
 async def events(
-    client: httpx.AsyncClient, url: str, payload: dict[str, Any], headers: dict[str, str] | None = None
+    client: httpx.AsyncClient,
+    url: str,
+    payload: dict[str, Any],
+    headers: dict[str, str] | None = None,
 ) -> list[Frame]:
     """Every data event of a whole stream (comments dropped)."""
     return [f async for f in frames(client, url, payload, headers) if f.comment is None]

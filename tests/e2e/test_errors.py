@@ -30,19 +30,48 @@ CASES: list[tuple[str, Any, int, Any]] = [
     ("wrong version", {"jsonrpc": "1.0", "id": 7, "method": "tasks/get"}, -32600, 7),
     ("missing method", {"jsonrpc": "2.0", "id": 8}, -32600, 8),
     ("method not a string", {"jsonrpc": "2.0", "id": 9, "method": 5}, -32600, 9),
-    ("params not structured", {"jsonrpc": "2.0", "id": 10, "method": "tasks/get", "params": 3}, -32600, 10),
-    ("unknown method", {"jsonrpc": "2.0", "id": "u", "method": "tasks/explode", "params": {}}, -32601, "u"),
-    ("params a list", {"jsonrpc": "2.0", "id": 11, "method": "tasks/get", "params": []}, -32602, 11),
-    ("get without id", {"jsonrpc": "2.0", "id": 12, "method": "tasks/get", "params": {}}, -32602, 12),
+    (
+        "params not structured",
+        {"jsonrpc": "2.0", "id": 10, "method": "tasks/get", "params": 3},
+        -32600,
+        10,
+    ),
+    (
+        "unknown method",
+        {"jsonrpc": "2.0", "id": "u", "method": "tasks/explode", "params": {}},
+        -32601,
+        "u",
+    ),
+    (
+        "params a list",
+        {"jsonrpc": "2.0", "id": 11, "method": "tasks/get", "params": []},
+        -32602,
+        11,
+    ),
+    (
+        "get without id",
+        {"jsonrpc": "2.0", "id": 12, "method": "tasks/get", "params": {}},
+        -32602,
+        12,
+    ),
     (
         "history length negative",
-        {"jsonrpc": "2.0", "id": 13, "method": "tasks/get", "params": {"id": "x", "historyLength": -1}},
+        {
+            "jsonrpc": "2.0",
+            "id": 13,
+            "method": "tasks/get",
+            "params": {"id": "x", "historyLength": -1},
+        },
         -32602,
         13,
     ),
     (
         "message without messageId",
-        rpc("message/send", {"message": {"role": "user", "parts": [{"kind": "text", "text": "x"}]}}, 14),
+        rpc(
+            "message/send",
+            {"message": {"role": "user", "parts": [{"kind": "text", "text": "x"}]}},
+            14,
+        ),
         -32602,
         14,
     ),
@@ -60,7 +89,11 @@ CASES: list[tuple[str, Any, int, Any]] = [
     ),
     (
         "file part without bytes or uri",
-        rpc("message/send", {"message": VALID_MESSAGE | {"parts": [{"kind": "file", "file": {}}]}}, 17),
+        rpc(
+            "message/send",
+            {"message": VALID_MESSAGE | {"parts": [{"kind": "file", "file": {}}]}},
+            17,
+        ),
         -32602,
         17,
     ),
@@ -110,7 +143,11 @@ async def test_invalid_params_message_names_the_field(
 async def test_oversize_body_is_refused_before_parsing(
     client: httpx.AsyncClient, gateway_url: str
 ) -> None:
-    huge = b'{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"x":"' + b"a" * 2_000_000 + b'"}}'
+    huge = (
+        b'{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"x":"'
+        + b"a" * 2_000_000
+        + b'"}}'
+    )
     response = await client.post(gateway_url, content=huge)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == -32600
@@ -126,9 +163,7 @@ async def test_streaming_methods_report_errors_as_one_sse_event(
         "id": 5,
         "error": {"code": -32001, "message": "Task not found", "data": {"taskId": "missing"}},
     }
-    bad = await events(
-        client, gateway_url, rpc("message/stream", {"message": {"role": "user"}}, 6)
-    )
+    bad = await events(client, gateway_url, rpc("message/stream", {"message": {"role": "user"}}, 6))
     assert bad[0].data is not None and bad[0].data["error"]["code"] == -32602
 
 

@@ -94,7 +94,9 @@ async def test_card_resolves_to_a_client_for_the_default_agent(
     assert client.agent_card is not None and client.agent_card.capabilities.streaming
 
 
-async def test_send_message_returns_completed_task(http: httpx.AsyncClient, gateway_url: str) -> None:
+async def test_send_message_returns_completed_task(
+    http: httpx.AsyncClient, gateway_url: str
+) -> None:
     client = await sdk_client(http, gateway_url)
     response = await client.send_message(send_request("interop works"))
     assert isinstance(response.root, SendMessageSuccessResponse)
@@ -165,9 +167,7 @@ async def test_cancel_task_while_streaming(http: httpx.AsyncClient, gateway_url:
 
 async def test_resubscribe_with_sdk_models(http: httpx.AsyncClient, gateway_url: str) -> None:
     client = await sdk_client(http, gateway_url + "/agents/progress")
-    first = await client.send_message(
-        send_request("steps=3 interval=0.2", blocking=False)
-    )
+    first = await client.send_message(send_request("steps=3 interval=0.2", blocking=False))
     assert isinstance(first.root, SendMessageSuccessResponse)
     task_id = first.root.result.id
     request = TaskResubscriptionRequest(id="r1", params=TaskIdParams(id=task_id))

@@ -164,7 +164,9 @@ async def test_message_send_blocking_and_non_blocking(
     assert stream[-1].result["status"]["state"] == "completed"
 
 
-async def test_history_length_trims_get_and_send(client: httpx.AsyncClient, gateway_url: str) -> None:
+async def test_history_length_trims_get_and_send(
+    client: httpx.AsyncClient, gateway_url: str
+) -> None:
     url = gateway_url + "/agents/ask"
     first = (await client.post(url, json=rpc("message/send", message("hi")))).json()["result"]
     params = message("Alan", task_id=first["id"]) | {"configuration": {"historyLength": 1}}
@@ -219,14 +221,18 @@ async def test_resubscribe_resumes_after_every_position(
             rpc("tasks/resubscribe", {"id": task_id}),
             headers={"Last-Event-ID": frame.id},
         )
-        assert [(f.id, f.result) for f in resumed] == [(f.id, f.result) for f in stream[index + 1 :]]
+        assert [(f.id, f.result) for f in resumed] == [
+            (f.id, f.result) for f in stream[index + 1 :]
+        ]
 
 
 async def test_resubscribe_without_last_event_id_starts_with_snapshot(
     client: httpx.AsyncClient, gateway_url: str
 ) -> None:
     stream = await events(client, gateway_url, rpc("message/stream", message("x y")))
-    resumed = await events(client, gateway_url, rpc("tasks/resubscribe", {"id": stream[0].result["id"]}))
+    resumed = await events(
+        client, gateway_url, rpc("tasks/resubscribe", {"id": stream[0].result["id"]})
+    )
     assert len(resumed) == 1
     assert resumed[0].result["kind"] == "task"
     assert resumed[0].result["status"]["state"] == "completed"

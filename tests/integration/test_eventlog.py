@@ -114,7 +114,10 @@ async def test_snapshot_folds_history_status_and_artifacts(log: EventLog, keys: 
     assert task.status.state == TaskState.INPUT_REQUIRED
     assert [m.message_id for m in task.history or []] == ["m1", "q", "m2"]
     assert task.artifacts is not None
-    assert [p.text for p in task.artifacts[0].parts if isinstance(p, TextPart)] == ["Hello", ", Ada"]
+    assert [p.text for p in task.artifacts[0].parts if isinstance(p, TextPart)] == [
+        "Hello",
+        ", Ada",
+    ]
     # append_history consumed a sequence number but wrote no stream entry
     assert [e.seq for e in await log.read(keys, "0-0")] == [0, 1, 3, 4]
 

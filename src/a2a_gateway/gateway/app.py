@@ -12,6 +12,7 @@ was parsed arrives there as one JSON-RPC error event.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -117,7 +118,9 @@ class Gateway:
     async def rpc(self, request: Request) -> Response:
         route = self._route(request)
         if route is None:
-            error = MethodNotFoundError(f"No agent named {request.path_params.get('agent')!r}")
+            error: RPCError = MethodNotFoundError(
+                f"No agent named {request.path_params.get('agent')!r}"
+            )
             return JSONResponse(jsonrpc.failure(None, error), status_code=404)
         try:
             body = await read_body(request, self.settings.max_body_bytes)
@@ -164,7 +167,9 @@ class Gateway:
         params = jsonrpc.validate(method.params, rpc_request.params)
         return await getattr(self.service, method.handler)(call, params)
 
-    async def _stream(self, method: Method, rpc_request: jsonrpc.Request, call: Call) -> Any:
+    async def _stream(
+        self, method: Method, rpc_request: jsonrpc.Request, call: Call
+    ) -> sse.EventStreamResponse:
         try:
             frames: AsyncIterator[bytes] = await self._call(method, rpc_request, call)
         except RPCError as err:
@@ -176,8 +181,6 @@ class Gateway:
 
 
 async def _one(answer: dict[str, Any]) -> AsyncIterator[bytes]:
-    import json
-
     yield sse.event(json.dumps(answer, separators=(",", ":")))
 
 

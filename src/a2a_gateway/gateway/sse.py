@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import anyio
+from starlette.responses import Response
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -34,15 +35,17 @@ def comment(text: str) -> bytes:
     return f": {text}\n\n".encode()
 
 
-class EventStreamResponse:
+class EventStreamResponse(Response):
     """An ASGI response that streams ``frames`` until they end or the client disconnects."""
 
     def __init__(self, frames: AsyncIterator[bytes], status_code: int = 200) -> None:
         self.frames = frames
         self.status_code = status_code
+        self.background = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": HEADERS})
+        start = {"type": "http.response.start", "status": self.status_code, "headers": HEADERS}
+        await send(start)
         async with anyio.create_task_group() as group:
 
             async def watch_disconnect() -> None:

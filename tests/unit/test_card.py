@@ -1,0 +1,92 @@
+"""Agent cards: URLs per route, and conformance to the A2A v0.2.5 AgentCard schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from a2a_gateway.gateway.card import agent_card, agent_path
+from a2a_gateway.routing import Routing, builtin
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data" / "a2a.schema.json"
+BASE = "https://agents.example.com"
+
+
+@pytest.fixture(scope="module")
+def card_validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    wrapped = {
+        "$schema": schema.get("$schema", "http://json-schema.org/draft-07/schema#"),
+        "$ref": "#/definitions/AgentCard",
+        "definitions": schema["definitions"],
+    }
+    cls = jsonschema.validators.validator_for(wrapped)
+    cls.check_schema(wrapped)
+    return cls(wrapped)
+
+
+def card(name: str, base: str = BASE, routing: Routing | None = None) -> dict[str, Any]:
+    routing = routing or builtin()
+    route = routing.routes[name]
+    return agent_card(routing, route, base)
+
+
+def test_default_agent_is_served_at_root() -> None:
+    assert card("echo")["url"] == BASE + "/"
+    assert agent_path(builtin(), builtin().routes["echo"]) == "/"
+
+
+@pytest.mark.parametrize("name", ["progress", "ask"])
+def test_other_agents_are_served_under_agents(name: str) -> None:
+    assert card(name)["url"] == f"{BASE}/agents/{name}"
+
+
+def test_trailing_slash_in_base_url_is_not_doubled() -> None:
+    assert card("echo", BASE + "/")["url"] == BASE + "/"
+    assert card("ask", BASE + "/")["url"] == BASE + "/agents/ask"
+
+
+def test_card_describes_the_route() -> None:
+    routing = builtin()
+    route = routing.routes["progress"]
+    c = agent_card(routing, route, BASE)
+    assert c["name"] == "progress"
+    assert c["description"] == route.description
+    assert c["version"] == route.version
+    assert c["skills"] == route.skills
+    assert c["protocolVersion"] == "0.2.5"
+    assert c["capabilities"]["streaming"] is True
+    assert c["capabilities"]["pushNotifications"] is False
+
+
+@pytest.mark.parametrize("name", ["echo", "progress", "ask"])
+def test_builtin_cards_match_the_schema(
+    card_validator: jsonschema.protocols.Validator, name: str
+) -> None:
+    errors = sorted(card_validator.iter_errors(card(name)), key=str)
+    assert errors == [], [e.message for e in errors]
+
+
+def test_minimal_route_card_matches_the_schema(
+    card_validator: jsonschema.protocols.Validator,
+) -> None:
+    routing = Routing.from_dict(
+        {"agents": [{"name": "bare", "entrypoint": "a2a_gateway.agents.echo:EchoAgent"}]}
+    )
+    c = agent_card(routing, routing.routes["bare"], "")
+    errors = sorted(card_validator.iter_errors(c), key=str)
+    assert errors == [], [e.message for e in errors]
+    assert c["description"]
+    assert [s["id"] for s in c["skills"]] == ["bare"]
+
+
+def test_validator_rejects_a_card_missing_a_required_field(
+    card_validator: jsonschema.protocols.Validator,
+) -> None:
+    broken = card("echo")
+    del broken["url"]
+    assert not card_validator.is_valid(broken)

@@ -1,0 +1,95 @@
+"""Settings precedence and validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from a2a_gateway.config import ConfigError, Settings
+
+
+def test_defaults_with_empty_env() -> None:
+    settings = Settings.from_env({})
+    assert settings == Settings()
+
+
+def test_env_overrides_defaults() -> None:
+    settings = Settings.from_env(
+        {
+            "REDIS_URL": "redis://example:1/2",
+            "A2A_BUCKETS": "128",
+            "A2A_HEARTBEAT_SECONDS": "2.5",
+            "A2A_KEY_PREFIX": "x",
+        }
+    )
+    assert settings.redis_url == "redis://example:1/2"
+    assert settings.buckets == 128
+    assert isinstance(settings.buckets, int)
+    assert settings.heartbeat_seconds == 2.5
+    assert settings.key_prefix == "x"
+    # untouched values keep their defaults
+    assert settings.temporal_address == Settings().temporal_address
+
+
+def test_empty_env_value_means_default() -> None:
+    assert Settings.from_env({"A2A_BUCKETS": ""}).buckets == Settings().buckets
+
+
+def test_explicit_override_beats_env() -> None:
+    settings = Settings.from_env(
+        {"A2A_BUCKETS": "128", "REDIS_URL": "redis://env"}, buckets=16, redis_url="redis://arg"
+    )
+    assert settings.buckets == 16
+    assert settings.redis_url == "redis://arg"
+
+
+def test_env_none_reads_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("A2A_BUCKETS", "33")
+    assert Settings.from_env().buckets == 33
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("A2A_BUCKETS", "many"),
+        ("A2A_BUCKETS", "1.5"),
+        ("A2A_MAX_BODY_BYTES", "1MB"),
+        ("A2A_HEARTBEAT_SECONDS", "fast"),
+    ],
+)
+def test_unparsable_value_names_the_variable(name: str, raw: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: raw})
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "16385"])
+def test_buckets_out_of_range(raw: str) -> None:
+    with pytest.raises(ConfigError, match="A2A_BUCKETS"):
+        Settings.from_env({"A2A_BUCKETS": raw})
+
+
+def test_buckets_bounds_are_inclusive() -> None:
+    assert Settings.from_env({"A2A_BUCKETS": "1"}).buckets == 1
+    assert Settings.from_env({"A2A_BUCKETS": "16384"}).buckets == 16384
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("A2A_MAX_BODY_BYTES", "1023"),
+        ("A2A_HEARTBEAT_SECONDS", "0"),
+        ("A2A_TASK_TTL_SECONDS", "-5"),
+    ],
+)
+def test_other_range_checks(name: str, raw: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: raw})
+
+
+def test_override_is_validated_too() -> None:
+    with pytest.raises(ConfigError, match="A2A_BUCKETS"):
+        Settings.from_env({}, buckets=0)
+
+
+def test_config_error_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="A2A_BUCKETS"):
+        Settings.from_env({"A2A_BUCKETS": "0"})
