@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from a2a_gateway.keys import TaskKeys
 from a2a_gateway.models import (
     Message,
     Task,
@@ -30,7 +31,7 @@ from a2a_gateway.models import (
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
 
-    from a2a_gateway.keys import TaskKeys
+    from a2a_gateway.config import Settings
 
 # One blocking read never outlasts the socket timeout; callers loop for longer waits.
 MAX_BLOCK_MS = 5_000
@@ -99,12 +100,37 @@ def connect(url: str) -> Redis:
 class EventLog:
     """Reads and writes task logs on one Redis (or cluster) connection pool."""
 
-    def __init__(self, redis: Redis, *, ttl_seconds: int, maxlen: int) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        ttl_seconds: int,
+        maxlen: int,
+        buckets: int = 64,
+        key_prefix: str = "a2a",
+    ) -> None:
         self.redis = redis
         self.ttl_seconds = ttl_seconds
         self.maxlen = maxlen
+        self.buckets = buckets
+        self.key_prefix = key_prefix
         source = resources.files("a2a_gateway").joinpath("append.lua").read_text()
         self._script: AsyncScript = redis.register_script(source)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EventLog:
+        """An event log on a new connection pool, laid out as ``settings`` say."""
+        return cls(
+            connect(settings.redis_url),
+            ttl_seconds=settings.task_ttl_seconds,
+            maxlen=settings.stream_maxlen,
+            buckets=settings.buckets,
+            key_prefix=settings.key_prefix,
+        )
+
+    def keys(self, principal: str, task_id: str) -> TaskKeys:
+        """The keys of one task under this log's bucket count and prefix."""
+        return TaskKeys.of(principal, task_id, self.buckets, self.key_prefix)
 
     async def _run(
         self,

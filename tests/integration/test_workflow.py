@@ -44,8 +44,8 @@ class BoomAgent:
 async def harness(stack: Stack, redis: Redis) -> AsyncIterator[dict[str, Any]]:
     settings = Settings.from_env({})
     client = await Client.connect(stack.temporal_address)
-    log = EventLog(redis, ttl_seconds=600, maxlen=1000)
-    activities = TaskActivities(log, {"ask": AskAgent(), "boom": BoomAgent()}, settings)
+    log = EventLog(redis, ttl_seconds=600, maxlen=1000, buckets=settings.buckets)
+    activities = TaskActivities(log, {"ask": AskAgent(), "boom": BoomAgent()})
     queue = f"test-{uuid.uuid4()}"
     async with Worker(
         client,
@@ -62,7 +62,7 @@ def user(text: str, message_id: str) -> Message:
 
 async def start(harness: dict[str, Any], agent: str) -> tuple[TaskKeys, Any]:
     task_id = f"wf-{uuid.uuid4()}"
-    keys = TaskKeys.of(ANONYMOUS, task_id, harness["settings"].buckets)
+    keys = harness["log"].keys(ANONYMOUS, task_id)
     first = user("hi", "m1")
     task = Task(
         id=task_id, context_id="c", status=TaskStatus(state=TaskState.SUBMITTED), history=[first]

@@ -29,7 +29,7 @@ from a2a_gateway.errors import (
     PushNotificationNotSupportedError,
     RPCError,
 )
-from a2a_gateway.eventlog import EventLog, connect
+from a2a_gateway.eventlog import EventLog
 from a2a_gateway.gateway import jsonrpc, sse
 from a2a_gateway.gateway.card import agent_card
 from a2a_gateway.gateway.runner import TaskRunner, TemporalRunner
@@ -192,8 +192,7 @@ def create_app(
     """The gateway app; Redis and Temporal connections are opened in its lifespan."""
     settings = settings or Settings.from_env()
     routing = routing or Routing.load(settings.routes_file)
-    redis = connect(settings.redis_url)
-    events = EventLog(redis, ttl_seconds=settings.task_ttl_seconds, maxlen=settings.stream_maxlen)
+    events = EventLog.from_settings(settings)
     holder: dict[str, Gateway] = {}
 
     @contextlib.asynccontextmanager
@@ -203,7 +202,7 @@ def create_app(
         try:
             yield
         finally:
-            await redis.aclose()
+            await events.redis.aclose()
 
     def bound(name: str) -> Any:
         async def endpoint(request: Request) -> Response:

@@ -11,6 +11,7 @@ Streams start with a ``Task`` and then follow the task's Redis stream; each fram
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -26,7 +27,7 @@ from a2a_gateway.errors import (
 )
 from a2a_gateway.eventlog import entry_key, is_entry_id, status_event
 from a2a_gateway.gateway import sse
-from a2a_gateway.keys import TaskKeys, is_valid_id
+from a2a_gateway.keys import is_valid_id
 from a2a_gateway.models import Task, TaskState, TaskStatus, now_iso, trim_history
 from a2a_gateway.worker.inputs import TaskInput
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from a2a_gateway.config import Settings
     from a2a_gateway.eventlog import EventLog, Snapshot
     from a2a_gateway.gateway.runner import TaskRunner
+    from a2a_gateway.keys import TaskKeys
     from a2a_gateway.models import MessageSendParams, TaskIdParams, TaskQueryParams
     from a2a_gateway.routing import Route
 
@@ -74,11 +76,8 @@ class A2AService:
         self.runner = runner
         self.settings = settings
 
-    def _keys(self, principal: str, task_id: str) -> TaskKeys:
-        return TaskKeys.of(principal, task_id, self.settings.buckets, self.settings.key_prefix)
-
     async def _snapshot(self, call: Call, task_id: str) -> Snapshot:
-        snapshot = await self.events.snapshot(self._keys(call.principal, task_id))
+        snapshot = await self.events.snapshot(self.events.keys(call.principal, task_id))
         if snapshot is None:
             raise TaskNotFoundError(data={"taskId": task_id})
         return snapshot
@@ -101,13 +100,13 @@ class A2AService:
                     "message.taskId must be 1-128 letters, digits, '.', '_' or '-'",
                     data={"taskId": task_id},
                 )
-            keys = self._keys(call.principal, task_id)
+            keys = self.events.keys(call.principal, task_id)
             snapshot = await self.events.snapshot(keys)
             if snapshot is not None:
                 return await self._deliver(call, keys, snapshot, params)
         else:
             task_id = str(uuid.uuid4())
-            keys = self._keys(call.principal, task_id)
+            keys = self.events.keys(call.principal, task_id)
         context_id = message.context_id or str(uuid.uuid4())
         first = message.model_copy(update={"task_id": task_id, "context_id": context_id})
         task = Task(
@@ -254,14 +253,15 @@ class A2AService:
                 f"Task {params.id} is already {state.value}",
                 data={"taskId": params.id, "state": state.value},
             )
-        keys = self._keys(call.principal, params.id)
+        keys = self.events.keys(call.principal, params.id)
         if not await self.runner.cancel(call.principal, params.id):
             task = snapshot.task
             event = status_event(task.id, task.context_id, TaskState.CANCELED, None, True)
             await self.events.append_status(keys, -1, event)
-        await asyncio.wait_for(
-            self._wait_final_state(keys, snapshot.last_id), timeout=CANCEL_WAIT_SECONDS
-        )
+        with contextlib.suppress(TimeoutError):  # answer with the state as it is by then
+            await asyncio.wait_for(
+                self._wait_final_state(keys, snapshot.last_id), timeout=CANCEL_WAIT_SECONDS
+            )
         snapshot = await self._snapshot(call, params.id)
         return snapshot.task.dump()
 
@@ -276,7 +276,7 @@ class A2AService:
     async def resubscribe(self, call: Call, params: TaskIdParams) -> AsyncIterator[bytes]:
         """``tasks/resubscribe``: after ``Last-Event-ID``, exactly the events after it;
         without one, or when events after it were trimmed, the current ``Task`` first."""
-        keys = self._keys(call.principal, params.id)
+        keys = self.events.keys(call.principal, params.id)
         snapshot = await self._snapshot(call, params.id)
         prefix = _result_prefix(call.request_id)
         after = call.last_event_id

@@ -18,7 +18,6 @@ from temporalio.exceptions import ApplicationError
 
 from a2a_gateway.agents.base import AgentContext, ArtifactChunk, Status
 from a2a_gateway.eventlog import status_event
-from a2a_gateway.keys import TaskKeys
 from a2a_gateway.models import (
     Artifact,
     Message,
@@ -31,8 +30,8 @@ from a2a_gateway.worker.inputs import FinalInput, TurnInput, TurnResult
 
 if TYPE_CHECKING:
     from a2a_gateway.agents.base import Agent, AgentOutput
-    from a2a_gateway.config import Settings
     from a2a_gateway.eventlog import EventLog
+    from a2a_gateway.keys import TaskKeys
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 1.0
@@ -56,13 +55,9 @@ def _parts(text: str | None, parts: list[Part] | None = None) -> list[Part]:
 class TaskActivities:
     """The activities of the task workflow, bound to one event log and the loaded agents."""
 
-    def __init__(self, events: EventLog, agents: dict[str, Agent], settings: Settings) -> None:
+    def __init__(self, events: EventLog, agents: dict[str, Agent]) -> None:
         self.events = events
         self.agents = agents
-        self.settings = settings
-
-    def _keys(self, principal: str, task_id: str) -> TaskKeys:
-        return TaskKeys.of(principal, task_id, self.settings.buckets, self.settings.key_prefix)
 
     @activity.defn(name="run_turn")
     async def run_turn(self, turn: TurnInput) -> TurnResult:
@@ -71,7 +66,7 @@ class TaskActivities:
             raise ApplicationError(
                 f"no agent named {turn.agent!r} on this worker", non_retryable=True
             )
-        keys = self._keys(turn.principal, turn.task_id)
+        keys = self.events.keys(turn.principal, turn.task_id)
         message = Message.model_validate(turn.message)
         seq = turn.seq_start
         if turn.turn > 0:
@@ -117,7 +112,7 @@ class TaskActivities:
     @activity.defn(name="publish_final")
     async def publish_final(self, final: FinalInput) -> None:
         """Publish a final status after whatever is in the log (``seq`` -1: next free)."""
-        keys = self._keys(final.principal, final.task_id)
+        keys = self.events.keys(final.principal, final.task_id)
         message = agent_message(
             f"{final.task_id}-{final.state}", _parts(final.text), final.task_id, final.context_id
         )

@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from a2a_gateway.config import Settings
-from a2a_gateway.eventlog import EventLog, connect
+from a2a_gateway.eventlog import EventLog
 from a2a_gateway.routing import Routing
 from a2a_gateway.worker.activities import TaskActivities
 from a2a_gateway.worker.workflow import TaskWorkflow
@@ -30,13 +30,12 @@ async def run_worker(settings: Settings, queues: set[str] | None = None) -> None
     """Serve the task queues until SIGINT or SIGTERM."""
     routing = Routing.load(settings.routes_file)
     served = queues or routing.task_queues
-    redis = connect(settings.redis_url)
-    events = EventLog(redis, ttl_seconds=settings.task_ttl_seconds, maxlen=settings.stream_maxlen)
+    events = EventLog.from_settings(settings)
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     workers = []
     for queue in sorted(served):
         agents = {r.name: r.load() for r in routing.routes.values() if r.task_queue == queue}
-        activities = TaskActivities(events, agents, settings)
+        activities = TaskActivities(events, agents)
         workers.append(
             Worker(
                 client,
@@ -58,7 +57,7 @@ async def run_worker(settings: Settings, queues: set[str] | None = None) -> None
             await stack.enter_async_context(worker)
         log.info("worker ready")
         await stop.wait()
-    await redis.aclose()
+    await events.redis.aclose()
 
 
 def main() -> None:
