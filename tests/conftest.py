@@ -49,6 +49,18 @@ def gateway_url(stack: Stack, worker: None) -> Iterator[str]:
     proc.stop()
 
 
+@pytest.fixture(scope="session")
+def push_gateway_url(stack: Stack, worker: None) -> Iterator[str]:
+    """A second gateway, with push notification configs enabled (off by default)."""
+    proc = stack.gateway(free_port(), env={**GATEWAY_ENV, "A2A_PUSH_NOTIFICATIONS": "true"})
+    proc.name = "gateway-push"
+    stack.processes.append(proc)
+    proc.start(stack.log_dir)
+    proc.wait_ready(30)
+    yield f"http://127.0.0.1:{proc.port}"
+    proc.stop()
+
+
 @pytest.fixture
 async def redis(stack: Stack) -> AsyncIterator[Redis]:
     client = Redis.from_url(stack.redis_url)

@@ -1,5 +1,6 @@
 -- Atomic, idempotent append to one task's event log (design brief, decision 2).
--- KEYS: 1 task hash, 2 event stream, 3 history list, 4 artifact-chunk list (one hash slot).
+-- KEYS: 1 task hash, 2 event stream, 3 history list, 4 artifact-chunk list, 5 push configs
+-- (all in one hash slot; every key that exists gets its TTL refreshed).
 -- ARGV: 1 mode ('create' | 'append'), 2 seq (-1 = next), 3 event JSON ('' = no stream entry),
 --       4 final ('1' | '0'), 5 state ('' = unchanged), 6 status JSON ('' = unchanged),
 --       7 artifact chunk JSON ('' = none), 8 ttl seconds, 9 stream maxlen,
@@ -53,7 +54,7 @@ if ARGV[7] ~= '' then
   redis.call('RPUSH', KEYS[4], ARGV[7])
 end
 local ttl = tonumber(ARGV[8])
-for i = 1, 4 do
+for i = 1, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then
     redis.call('EXPIRE', KEYS[i], ttl)
   end

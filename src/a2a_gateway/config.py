@@ -34,6 +34,9 @@ class Settings:
     task_ttl_seconds: int = 7 * 24 * 3600
     stream_maxlen: int = 10_000
     blocking_timeout_seconds: float = 60.0
+    push_notifications: bool = False
+    documentation_url: str = ""
+    provider_organization: str = "a2a-gateway"
 
     ENV = {
         "redis_url": "REDIS_URL",
@@ -48,6 +51,9 @@ class Settings:
         "task_ttl_seconds": "A2A_TASK_TTL_SECONDS",
         "stream_maxlen": "A2A_STREAM_MAXLEN",
         "blocking_timeout_seconds": "A2A_BLOCKING_TIMEOUT_SECONDS",
+        "push_notifications": "A2A_PUSH_NOTIFICATIONS",
+        "documentation_url": "A2A_DOCUMENTATION_URL",
+        "provider_organization": "A2A_PROVIDER_ORGANIZATION",
     }
 
     @classmethod
@@ -81,6 +87,13 @@ class Settings:
 
 def _parse(name: str, raw: str, kind: Any) -> Any:
     kind_name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    if kind_name == "bool":
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name}={raw!r} is not a boolean (true/false)")
     try:
         if kind_name == "int":
             return int(raw)

@@ -75,3 +75,15 @@ class UnsupportedOperationError(RPCError):
 class ContentTypeNotSupportedError(RPCError):
     code = -32005
     default_message = "Incompatible content types"
+
+
+class InvalidAgentResponseError(RPCError):
+    code = -32006
+    default_message = "Invalid agent response"
+
+
+class AuthenticatedExtendedCardNotConfiguredError(RPCError):
+    """A2A 0.3's code for ``agent/getAuthenticatedExtendedCard`` without authentication."""
+
+    code = -32007
+    default_message = "Authenticated Extended Card is not configured"

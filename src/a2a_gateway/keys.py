@@ -28,7 +28,7 @@ def bucket_of(task_id: str, buckets: int) -> int:
 
 @dataclass(frozen=True)
 class TaskKeys:
-    """The four keys of one task, in the order the append script expects them."""
+    """The keys of one task, in the order the append script expects them."""
 
     principal: str
     task_id: str
@@ -58,8 +58,12 @@ class TaskKeys:
     def artifacts(self) -> str:
         return self._key("artifacts")
 
+    @property
+    def push(self) -> str:
+        return self._key("push")
+
     def all(self) -> list[str]:
-        return [self.task, self.events, self.history, self.artifacts]
+        return [self.task, self.events, self.history, self.artifacts, self.push]
 
 
 def workflow_id(principal: str, task_id: str) -> str:

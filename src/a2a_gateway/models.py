@@ -148,11 +148,29 @@ class TaskArtifactUpdateEvent(A2AModel):
 Event = Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent
 
 
+class PushNotificationAuthenticationInfo(A2AModel):
+    schemes: list[str]
+    credentials: str | None = None
+
+
+class PushNotificationConfig(A2AModel):
+    url: str = Field(min_length=1)
+    id: str | None = None
+    token: str | None = None
+    authentication: PushNotificationAuthenticationInfo | None = None
+
+    @model_validator(mode="after")
+    def _http_url(self) -> PushNotificationConfig:
+        if not self.url.startswith(("https://", "http://")):
+            raise ValueError("url must be an absolute http(s) URL")
+        return self
+
+
 class MessageSendConfiguration(A2AModel):
     accepted_output_modes: list[str] | None = None
     blocking: bool | None = None
     history_length: int | None = Field(default=None, ge=0)
-    push_notification_config: dict[str, Any] | None = None
+    push_notification_config: PushNotificationConfig | None = None
 
 
 class MessageSendParams(A2AModel):
@@ -174,6 +192,19 @@ class TaskIdParams(A2AModel):
 
 class TaskQueryParams(TaskIdParams):
     history_length: int | None = Field(default=None, ge=0)
+
+
+class TaskPushNotificationConfig(A2AModel):
+    task_id: str = Field(min_length=1)
+    push_notification_config: PushNotificationConfig
+
+
+class GetTaskPushNotificationConfigParams(TaskIdParams):
+    push_notification_config_id: str | None = None
+
+
+class DeleteTaskPushNotificationConfigParams(TaskIdParams):
+    push_notification_config_id: str = Field(min_length=1)
 
 
 def trim_history(task: Task, history_length: int | None) -> Task:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from a2a_gateway.config import ConfigError
 from a2a_gateway.keys import is_valid_id
+from a2a_gateway.modes import JSON, TEXT
 
 if TYPE_CHECKING:
     from a2a_gateway.agents.base import Agent
@@ -43,6 +44,9 @@ class Route:
     version: str = "1.0.0"
     skills: list[dict[str, Any]] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
+    input_modes: list[str] = field(default_factory=lambda: [TEXT])
+    output_modes: list[str] = field(default_factory=lambda: [TEXT])
+    documentation_url: str = ""
 
     def load(self) -> Agent:
         """Import and build the plug-in; errors name the route and the entry point."""
@@ -86,6 +90,9 @@ class Routing:
                     version=raw.get("version", "1.0.0"),
                     skills=list(raw.get("skills", [])),
                     options=dict(raw.get("options", {})),
+                    input_modes=list(raw.get("inputModes", [TEXT])),
+                    output_modes=list(raw.get("outputModes", [TEXT])),
+                    documentation_url=raw.get("documentationUrl", ""),
                 )
             except (KeyError, TypeError) as exc:
                 raise ConfigError(
@@ -123,6 +130,8 @@ def builtin() -> Routing:
                     "name": "echo",
                     "entrypoint": "a2a_gateway.agents.echo:EchoAgent",
                     "description": "Streams your message back, word by word.",
+                    "inputModes": [TEXT, JSON, "*/*"],
+                    "outputModes": [TEXT, JSON, "*/*"],
                     "skills": [
                         {
                             "id": "echo",

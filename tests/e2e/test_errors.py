@@ -187,7 +187,8 @@ async def test_follow_up_to_working_task_is_refused(
     params = message("steps=20 interval=0.2") | {"configuration": {"blocking": False}}
     task = (await client.post(url, json=rpc("message/send", params))).json()["result"]
     refused = (await client.post(url, json=rpc("message/send", message("more", task["id"])))).json()
-    assert refused["error"]["code"] == -32602
+    assert refused["error"]["code"] == -32004
+    assert "input-required" in refused["error"]["message"]
     await client.post(url, json=rpc("tasks/cancel", {"id": task["id"]}))
 
 

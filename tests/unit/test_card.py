@@ -9,6 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from a2a_gateway.config import Settings
 from a2a_gateway.gateway.card import agent_card, agent_path
 from a2a_gateway.routing import Routing, builtin
 
@@ -32,7 +33,7 @@ def card_validator() -> jsonschema.protocols.Validator:
 def card(name: str, base: str = BASE, routing: Routing | None = None) -> dict[str, Any]:
     routing = routing or builtin()
     route = routing.routes[name]
-    return agent_card(routing, route, base)
+    return agent_card(routing, route, base, Settings())
 
 
 def test_default_agent_is_served_at_root() -> None:
@@ -53,7 +54,7 @@ def test_trailing_slash_in_base_url_is_not_doubled() -> None:
 def test_card_describes_the_route() -> None:
     routing = builtin()
     route = routing.routes["progress"]
-    c = agent_card(routing, route, BASE)
+    c = agent_card(routing, route, BASE, Settings())
     assert c["name"] == "progress"
     assert c["description"] == route.description
     assert c["version"] == route.version
@@ -77,7 +78,7 @@ def test_minimal_route_card_matches_the_schema(
     routing = Routing.from_dict(
         {"agents": [{"name": "bare", "entrypoint": "a2a_gateway.agents.echo:EchoAgent"}]}
     )
-    c = agent_card(routing, routing.routes["bare"], "")
+    c = agent_card(routing, routing.routes["bare"], "", Settings())
     errors = sorted(card_validator.iter_errors(c), key=str)
     assert errors == [], [e.message for e in errors]
     assert c["description"]
@@ -90,3 +91,23 @@ def test_validator_rejects_a_card_missing_a_required_field(
     broken = card("echo")
     del broken["url"]
     assert not card_validator.is_valid(broken)
+
+
+def test_capabilities_and_documentation_follow_settings() -> None:
+    routing = builtin()
+    route = routing.routes["echo"]
+    plain = agent_card(routing, route, BASE, Settings())
+    assert plain["capabilities"]["pushNotifications"] is False
+    assert "documentationUrl" not in plain
+    settings = Settings(push_notifications=True, documentation_url="https://docs.example.com")
+    rich = agent_card(routing, route, BASE, settings)
+    assert rich["capabilities"]["pushNotifications"] is True
+    assert rich["documentationUrl"] == "https://docs.example.com"
+
+
+def test_modes_come_from_the_route() -> None:
+    routing = builtin()
+    echo = card("echo")
+    assert "application/json" in echo["defaultInputModes"]
+    assert card("progress")["defaultOutputModes"] == ["text/plain"]
+    assert routing.routes["ask"].input_modes == ["text/plain"]

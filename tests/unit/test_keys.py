@@ -14,16 +14,17 @@ def test_all_keys_of_a_task_share_one_hash_slot() -> None:
     for task_id in [str(uuid.uuid4()) for _ in range(20)] + ["t", "task-123"]:
         keys = TaskKeys.of("alice", task_id, buckets=64)
         all_keys = keys.all()
-        assert len(all_keys) == 4
-        assert len(set(all_keys)) == 4, "the four keys are distinct"
+        assert len(all_keys) == 5
+        assert len(set(all_keys)) == 5, "the keys are distinct"
         slots = {key_slot(k.encode()) for k in all_keys}
         assert len(slots) == 1, all_keys
 
 
-def test_key_order_is_task_events_history_artifacts() -> None:
+def test_key_order_is_the_append_scripts() -> None:
     keys = TaskKeys.of("alice", "t-1", buckets=8)
-    assert keys.all() == [keys.task, keys.events, keys.history, keys.artifacts]
-    assert [k.split(":")[2] for k in keys.all()] == ["task", "events", "history", "artifacts"]
+    assert keys.all() == [keys.task, keys.events, keys.history, keys.artifacts, keys.push]
+    kinds = [k.split(":")[2] for k in keys.all()]
+    assert kinds == ["task", "events", "history", "artifacts", "push"]
 
 
 def test_tasks_in_the_same_bucket_share_a_slot() -> None:

@@ -11,6 +11,7 @@ was parsed arrives there as one JSON-RPC error event.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -23,10 +24,10 @@ from starlette.routing import Route as HttpRoute
 
 from a2a_gateway.config import Settings
 from a2a_gateway.errors import (
+    AuthenticatedExtendedCardNotConfiguredError,
     InternalError,
     InvalidRequestError,
     MethodNotFoundError,
-    PushNotificationNotSupportedError,
     RPCError,
 )
 from a2a_gateway.eventlog import EventLog
@@ -35,7 +36,14 @@ from a2a_gateway.gateway.card import agent_card
 from a2a_gateway.gateway.runner import TaskRunner, TemporalRunner
 from a2a_gateway.gateway.service import A2AService, Call
 from a2a_gateway.keys import ANONYMOUS
-from a2a_gateway.models import MessageSendParams, TaskIdParams, TaskQueryParams
+from a2a_gateway.models import (
+    DeleteTaskPushNotificationConfigParams,
+    GetTaskPushNotificationConfigParams,
+    MessageSendParams,
+    TaskIdParams,
+    TaskPushNotificationConfig,
+    TaskQueryParams,
+)
 from a2a_gateway.routing import Route, Routing
 
 if TYPE_CHECKING:
@@ -62,11 +70,17 @@ METHODS: dict[str, Method] = {
     "tasks/get": Method(TaskQueryParams, "get"),
     "tasks/cancel": Method(TaskIdParams, "cancel"),
     "tasks/resubscribe": Method(TaskIdParams, "resubscribe", streaming=True),
-    "tasks/pushNotificationConfig/set": Method(None, "push"),
-    "tasks/pushNotificationConfig/get": Method(None, "push"),
-    "tasks/pushNotificationConfig/list": Method(None, "push"),
-    "tasks/pushNotificationConfig/delete": Method(None, "push"),
+    "tasks/pushNotificationConfig/set": Method(TaskPushNotificationConfig, "push_set"),
+    "tasks/pushNotificationConfig/get": Method(GetTaskPushNotificationConfigParams, "push_get"),
+    "tasks/pushNotificationConfig/list": Method(TaskIdParams, "push_list"),
+    "tasks/pushNotificationConfig/delete": Method(
+        DeleteTaskPushNotificationConfigParams, "push_delete"
+    ),
+    # A2A 0.3's JSON-RPC form of the extended card; no authentication is configured yet.
+    "agent/getAuthenticatedExtendedCard": Method(None, ""),
 }
+MAX_BATCH = 100
+WWW_AUTHENTICATE = 'Bearer realm="a2a-gateway"'
 
 
 class BodyTooLarge(Exception):
@@ -105,7 +119,16 @@ class Gateway:
         route = self._route(request)
         if route is None:
             return JSONResponse({"error": "no such agent"}, status_code=404)
-        return JSONResponse(agent_card(self.routing, route, self._base_url(request)))
+        card = agent_card(self.routing, route, self._base_url(request), self.settings)
+        return JSONResponse(card)
+
+    async def extended_card(self, request: Request) -> Response:
+        """§7.10: only for authenticated clients, and no authentication is configured yet."""
+        return JSONResponse(
+            {"error": "authentication required", "detail": "no authentication is configured"},
+            status_code=401,
+            headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+        )
 
     async def health(self, request: Request) -> Response:
         try:
@@ -130,39 +153,76 @@ class Gateway:
             )
             return JSONResponse(jsonrpc.failure(None, error), status_code=413)
         try:
-            rpc_request = jsonrpc.parse(body)
+            data = jsonrpc.decode(body)
+        except RPCError as err:
+            return JSONResponse(jsonrpc.failure(None, err))
+        last_event_id = request.headers.get("last-event-id")
+        if isinstance(data, list):
+            return await self._batch(data, route, last_event_id)
+        try:
+            rpc_request = jsonrpc.parse_request(data)
         except jsonrpc.WithId as err:
             return JSONResponse(jsonrpc.failure(err.request_id, err.error))
         except RPCError as err:
             return JSONResponse(jsonrpc.failure(None, err))
-        call = Call(
-            principal=ANONYMOUS,
-            route=route,
-            request_id=rpc_request.id,
-            last_event_id=request.headers.get("last-event-id"),
-        )
+        call = Call(ANONYMOUS, route, rpc_request.id, last_event_id)
         method = METHODS.get(rpc_request.method)
         if method is not None and method.streaming:
             return await self._stream(method, rpc_request, call)
+        answer = await self._answer(method, rpc_request, call)
+        if rpc_request.is_notification:
+            return Response(status_code=204)
+        return JSONResponse(answer)
+
+    async def _batch(self, items: list[Any], route: Route, last_event_id: str | None) -> Response:
+        """JSON-RPC 2.0 batch: members run concurrently; answers for all but notifications,
+        in request order; an empty batch is one invalid request. Streaming methods need a
+        response of their own, so in a batch they are invalid requests."""
+        if not items:
+            error = InvalidRequestError("An empty batch is not a valid request")
+            return JSONResponse(jsonrpc.failure(None, error))
+        if len(items) > MAX_BATCH:
+            error = InvalidRequestError(f"A batch may hold at most {MAX_BATCH} requests")
+            return JSONResponse(jsonrpc.failure(None, error))
+
+        async def one(item: Any) -> dict[str, Any] | None:
+            try:
+                rpc_request = jsonrpc.parse_request(item)
+            except jsonrpc.WithId as err:
+                return jsonrpc.failure(err.request_id, err.error)
+            except RPCError as err:
+                return jsonrpc.failure(None, err)
+            method = METHODS.get(rpc_request.method)
+            if method is not None and method.streaming:
+                error = InvalidRequestError(f"{rpc_request.method} cannot be part of a batch")
+                answer = jsonrpc.failure(rpc_request.id, error)
+            else:
+                call = Call(ANONYMOUS, route, rpc_request.id, last_event_id)
+                answer = await self._answer(method, rpc_request, call)
+            return None if rpc_request.is_notification else answer
+
+        answers = [a for a in await asyncio.gather(*(one(i) for i in items)) if a is not None]
+        return JSONResponse(answers) if answers else Response(status_code=204)
+
+    async def _answer(
+        self, method: Method | None, rpc_request: jsonrpc.Request, call: Call
+    ) -> dict[str, Any]:
+        """The response object of a non-streaming request; never raises."""
         try:
             if method is None:
                 raise MethodNotFoundError(data={"method": rpc_request.method})
             result = await self._call(method, rpc_request, call)
         except RPCError as err:
-            answer = jsonrpc.failure(rpc_request.id, err)
+            return jsonrpc.failure(rpc_request.id, err)
         except Exception:
             log.exception("internal error in %s", rpc_request.method)
-            answer = jsonrpc.failure(rpc_request.id, InternalError())
-        else:
-            answer = jsonrpc.success(rpc_request.id, result)
-        if rpc_request.is_notification:
-            return Response(status_code=204)
-        return JSONResponse(answer)
+            return jsonrpc.failure(rpc_request.id, InternalError())
+        return jsonrpc.success(rpc_request.id, result)
 
     async def _call(self, method: Method, rpc_request: jsonrpc.Request, call: Call) -> Any:
         if method.params is None:
-            raise PushNotificationNotSupportedError(
-                "Push notifications are not supported by this deployment yet"
+            raise AuthenticatedExtendedCardNotConfiguredError(
+                data={"reason": "no authentication is configured on this deployment"}
             )
         params = jsonrpc.validate(method.params, rpc_request.params)
         return await getattr(self.service, method.handler)(call, params)
@@ -219,6 +279,12 @@ def create_app(
         HttpRoute("/.well-known/agent-card.json", bound("card"), methods=["GET"]),
         HttpRoute("/agents/{agent}/.well-known/agent.json", bound("card"), methods=["GET"]),
         HttpRoute("/agents/{agent}/.well-known/agent-card.json", bound("card"), methods=["GET"]),
+        HttpRoute("/agent/authenticatedExtendedCard", bound("extended_card"), methods=["GET"]),
+        HttpRoute(
+            "/agents/{agent}/agent/authenticatedExtendedCard",
+            bound("extended_card"),
+            methods=["GET"],
+        ),
         HttpRoute("/healthz", bound("health"), methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

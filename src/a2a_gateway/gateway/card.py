@@ -1,12 +1,17 @@
-"""Agent cards, generated from the routing table: one per hosted agent."""
+"""Agent cards, generated from the routing table and settings: one per hosted agent.
+
+Capabilities are declared truthfully: streaming always, push notifications only when
+``A2A_PUSH_NOTIFICATIONS`` is on, no state-transition history (the gateway keeps the
+current status and the message history, not every past status). No authentication is
+configured yet, so the card declares no security schemes and no extended card.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from a2a_gateway import __version__
-
 if TYPE_CHECKING:
+    from a2a_gateway.config import Settings
     from a2a_gateway.routing import Route, Routing
 
 PROTOCOL_VERSION = "0.2.5"
@@ -17,32 +22,36 @@ def agent_path(routing: Routing, route: Route) -> str:
     return "/" if route.name == routing.default else f"/agents/{route.name}"
 
 
-def agent_card(routing: Routing, route: Route, base_url: str) -> dict[str, Any]:
+def agent_card(routing: Routing, route: Route, base_url: str, settings: Settings) -> dict[str, Any]:
     """The public card of ``route``; ``base_url`` is the deployment's public URL."""
-    return {
+    base = base_url.rstrip("/")
+    card: dict[str, Any] = {
         "protocolVersion": PROTOCOL_VERSION,
         "name": route.name,
         "description": route.description or f"The {route.name} agent.",
-        "url": base_url.rstrip("/") + agent_path(routing, route),
+        "url": base + agent_path(routing, route),
         "preferredTransport": "JSONRPC",
         "version": route.version,
-        "provider": {"organization": "a2a-gateway", "url": base_url.rstrip("/") or "/"},
+        "provider": {"organization": settings.provider_organization, "url": base + "/"},
         "capabilities": {
             "streaming": True,
-            "pushNotifications": False,
+            "pushNotifications": settings.push_notifications,
             "stateTransitionHistory": False,
         },
-        "defaultInputModes": ["text/plain", "application/json"],
-        "defaultOutputModes": ["text/plain", "application/json"],
+        "defaultInputModes": route.input_modes,
+        "defaultOutputModes": route.output_modes,
         "skills": route.skills
         or [
             {
                 "id": route.name,
                 "name": route.name,
                 "description": route.description or route.name,
-                "tags": [],
+                "tags": [route.name],
             }
         ],
         "supportsAuthenticatedExtendedCard": False,
-        "metadata": {"gatewayVersion": __version__},
     }
+    documentation = route.documentation_url or settings.documentation_url
+    if documentation:
+        card["documentationUrl"] = documentation
+    return card

@@ -29,14 +29,24 @@ class Request:
     is_notification: bool
 
 
-def parse(body: bytes) -> Request:
-    """The request in ``body``; raises ``RPCError`` with the id when it could be read."""
+def decode(body: bytes) -> Any:
+    """The JSON in ``body`` (a request object or a batch array), or ``JSONParseError``."""
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise JSONParseError(data={"reason": "the request body is not valid JSON"}) from None
+
+
+def parse(body: bytes) -> Request:
+    """The single request in ``body``; raises ``RPCError`` (``WithId`` once the id is known)."""
+    data = decode(body)
     if isinstance(data, list):
-        raise InvalidRequestError("Batch requests are not supported; send one request per call")
+        raise InvalidRequestError("A batch is not a single request")
+    return parse_request(data)
+
+
+def parse_request(data: Any) -> Request:
+    """One decoded request object (alone or as a batch member) as a ``Request``."""
     if not isinstance(data, dict):
         raise InvalidRequestError("The request must be a JSON object")
     request_id = data.get("id")

@@ -19,16 +19,24 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from a2a_gateway.errors import (
+    ContentTypeNotSupportedError,
     InternalError,
+    InvalidAgentResponseError,
     InvalidParamsError,
+    PushNotificationNotSupportedError,
     TaskNotCancelableError,
     TaskNotFoundError,
+    UnsupportedOperationError,
 )
 from a2a_gateway.eventlog import entry_key, is_entry_id, status_event
 from a2a_gateway.gateway import sse
 from a2a_gateway.keys import is_valid_id
 from a2a_gateway.models import Task, TaskState, TaskStatus, now_iso, trim_history
+from a2a_gateway.modes import any_match, part_media_type
+from a2a_gateway.push_configs import PushConfigStore
 from a2a_gateway.worker.inputs import TaskInput
 
 if TYPE_CHECKING:
@@ -38,11 +46,19 @@ if TYPE_CHECKING:
     from a2a_gateway.eventlog import EventLog, Snapshot
     from a2a_gateway.gateway.runner import TaskRunner
     from a2a_gateway.keys import TaskKeys
-    from a2a_gateway.models import MessageSendParams, TaskIdParams, TaskQueryParams
+    from a2a_gateway.models import (
+        DeleteTaskPushNotificationConfigParams,
+        GetTaskPushNotificationConfigParams,
+        MessageSendParams,
+        PushNotificationConfig,
+        TaskIdParams,
+        TaskPushNotificationConfig,
+        TaskQueryParams,
+    )
     from a2a_gateway.routing import Route
 
 log = logging.getLogger(__name__)
-START = "0-0"
+PUSH_OFF = "Push notifications are not enabled on this deployment (set A2A_PUSH_NOTIFICATIONS=true)"
 CANCEL_WAIT_SECONDS = 10.0
 
 
@@ -64,7 +80,6 @@ class Submission:
     keys: TaskKeys
     task: Task
     event_id: str
-    follow_from: str
     settled: bool = False
 
 
@@ -75,9 +90,14 @@ class A2AService:
         self.events = events
         self.runner = runner
         self.settings = settings
+        self.push = PushConfigStore(events.redis)
 
     async def _snapshot(self, call: Call, task_id: str) -> Snapshot:
-        snapshot = await self.events.snapshot(self.events.keys(call.principal, task_id))
+        try:
+            snapshot = await self.events.snapshot(self.events.keys(call.principal, task_id))
+        except ValidationError:
+            log.exception("task %s does not validate as an A2A Task", task_id)
+            raise InvalidAgentResponseError(data={"taskId": task_id}) from None
         if snapshot is None:
             raise TaskNotFoundError(data={"taskId": task_id})
         return snapshot
@@ -92,7 +112,8 @@ class A2AService:
         changes nothing. A follow-up reaches a task only in ``input-required`` or
         ``auth-required``; a final task refuses it.
         """
-        message = params.message
+        message, config = params.message, params.configuration
+        self._negotiate(call.route, params)
         task_id = message.task_id
         if task_id is not None:
             if not is_valid_id(task_id):
@@ -122,13 +143,35 @@ class A2AService:
             if snapshot is None:
                 raise InternalError()
             return await self._deliver(call, keys, snapshot, params)
+        if config is not None and config.push_notification_config is not None:
+            await self.push.set(keys, config.push_notification_config)
         try:
             await self._start(call, task, first.dump())
         except Exception:
             log.exception("could not start the workflow of task %s", task_id)
             await self.events.redis.delete(*keys.all())
             raise InternalError("The task could not be scheduled; retry later.") from None
-        return Submission(keys, task, created.entry_id, START)
+        return Submission(keys, task, created.entry_id)
+
+    def _negotiate(self, route: Route, params: MessageSendParams) -> None:
+        """Refuse what the agent cannot take or the client cannot read (-32005), and push
+        configuration when push notifications are off (-32003)."""
+        for part in params.message.parts:
+            media = part_media_type(part)
+            if not any_match([media], route.input_modes):
+                raise ContentTypeNotSupportedError(
+                    f"Agent {route.name!r} does not accept {media} input",
+                    data={"accepted": route.input_modes, "received": media},
+                )
+        config = params.configuration
+        accepted = config.accepted_output_modes if config else None
+        if accepted and not any_match(accepted, route.output_modes):
+            raise ContentTypeNotSupportedError(
+                f"Agent {route.name!r} produces none of the accepted output modes",
+                data={"acceptedOutputModes": accepted, "outputModes": route.output_modes},
+            )
+        if config and config.push_notification_config and not self.settings.push_notifications:
+            raise PushNotificationNotSupportedError(PUSH_OFF)
 
     async def _start(self, call: Call, task: Task, message: dict[str, Any]) -> None:
         await self.runner.start(
@@ -154,7 +197,7 @@ class A2AService:
             )
         if not retried:
             if not state.interrupted:
-                raise InvalidParamsError(
+                raise UnsupportedOperationError(
                     f"Task {task.id} is {state.value}; it accepts a new message only when "
                     "its state is input-required or auth-required",
                     data={"taskId": task.id, "state": state.value},
@@ -165,7 +208,7 @@ class A2AService:
             # The request that created the task may have died before starting its run.
             await self._start(call, task, task.history[0].dump())
         settled = retried and (state.terminal or state.interrupted)
-        return Submission(keys, task, snapshot.last_id, snapshot.last_id, settled)
+        return Submission(keys, task, snapshot.last_id, settled)
 
     async def send(self, call: Call, params: MessageSendParams) -> dict[str, Any]:
         """``message/send``: blocking (the default) waits for a final or interrupted state."""
@@ -173,7 +216,7 @@ class A2AService:
         config = params.configuration
         task = submission.task
         if not submission.settled and (config is None or config.blocking is not False):
-            await self._wait_final(submission.keys, submission.follow_from)
+            await self._wait_final(submission.keys, submission.event_id)
             task = (await self._snapshot(call, task.id)).task
         history_length = config.history_length if config else None
         return trim_history(task, history_length).dump()
@@ -181,33 +224,22 @@ class A2AService:
     async def stream(self, call: Call, params: MessageSendParams) -> AsyncIterator[bytes]:
         """``message/stream``: the ``Task`` first, then every event up to the final one."""
         submission = await self.submit(call, params)
+        config = params.configuration
+        task = trim_history(submission.task, config.history_length if config else None)
         prefix = _result_prefix(call.request_id)
         return self._frames(
-            prefix,
-            submission.keys,
-            submission.task,
-            submission.event_id,
-            submission.follow_from,
-            settled=submission.settled,
+            prefix, submission.keys, task, submission.event_id, settled=submission.settled
         )
 
     async def _frames(
-        self,
-        prefix: str,
-        keys: TaskKeys,
-        task: Task,
-        event_id: str,
-        follow_from: str,
-        *,
-        settled: bool = False,
+        self, prefix: str, keys: TaskKeys, task: Task, event_id: str, *, settled: bool = False
     ) -> AsyncIterator[bytes]:
-        """The task (unless the stream starts at its first event, which is the task), then
-        its events; nothing after the task when it is final or nothing new will happen."""
-        if follow_from != START:
-            yield sse.event(prefix + json.dumps(task.dump(), separators=(",", ":")) + "}", event_id)
-            if settled or task.status.state.terminal:
-                return
-        async for frame in self._follow(prefix, keys, follow_from):
+        """The task as of ``event_id``, then every event after it up to a final one; just
+        the task when it is final or when nothing new will happen."""
+        yield sse.event(prefix + json.dumps(task.dump(), separators=(",", ":")) + "}", event_id)
+        if settled or task.status.state.terminal:
+            return
+        async for frame in self._follow(prefix, keys, event_id):
             yield frame
 
     async def _follow(self, prefix: str, keys: TaskKeys, after: str) -> AsyncIterator[bytes]:
@@ -290,7 +322,50 @@ class A2AService:
                 if snapshot.state.terminal and entry_key(snapshot.last_id) <= entry_key(after):
                     return _empty()
                 return self._follow(prefix, keys, after)
-        return self._frames(prefix, keys, snapshot.task, snapshot.last_id, snapshot.last_id)
+        return self._frames(prefix, keys, snapshot.task, snapshot.last_id)
+
+    # -- tasks/pushNotificationConfig/* ---------------------------------------------------
+
+    async def _push_keys(self, call: Call, task_id: str) -> TaskKeys:
+        if not self.settings.push_notifications:
+            raise PushNotificationNotSupportedError(PUSH_OFF)
+        await self._snapshot(call, task_id)
+        return self.events.keys(call.principal, task_id)
+
+    async def push_set(self, call: Call, params: TaskPushNotificationConfig) -> dict[str, Any]:
+        """``tasks/pushNotificationConfig/set``: add or replace one of the task's configs."""
+        keys = await self._push_keys(call, params.task_id)
+        stored = await self.push.set(keys, params.push_notification_config)
+        return _task_push_config(params.task_id, stored)
+
+    async def push_get(
+        self, call: Call, params: GetTaskPushNotificationConfigParams
+    ) -> dict[str, Any]:
+        """``tasks/pushNotificationConfig/get``: one config (the first if no id is given)."""
+        keys = await self._push_keys(call, params.id)
+        config_id = params.push_notification_config_id
+        stored = await self.push.get(keys, config_id)
+        if stored is None:
+            raise InvalidParamsError(
+                f"Task {params.id} has no push notification config"
+                + (f" with id {config_id!r}" if config_id else ""),
+                data={"taskId": params.id, "pushNotificationConfigId": config_id},
+            )
+        return _task_push_config(params.id, stored)
+
+    async def push_list(self, call: Call, params: TaskIdParams) -> list[dict[str, Any]]:
+        """``tasks/pushNotificationConfig/list``: every config of the task."""
+        keys = await self._push_keys(call, params.id)
+        return [_task_push_config(params.id, c) for c in await self.push.list(keys)]
+
+    async def push_delete(self, call: Call, params: DeleteTaskPushNotificationConfigParams) -> None:
+        """``tasks/pushNotificationConfig/delete``: idempotent; deleting twice is not an error."""
+        keys = await self._push_keys(call, params.id)
+        await self.push.delete(keys, params.push_notification_config_id)
+
+
+def _task_push_config(task_id: str, config: PushNotificationConfig) -> dict[str, Any]:
+    return {"taskId": task_id, "pushNotificationConfig": config.dump()}
 
 
 async def _empty() -> AsyncIterator[bytes]:
