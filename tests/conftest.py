@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import pytest
 from redis.asyncio import Redis
 
-from a2a_gateway.devstack import Stack, backing_servers, free_port
+from a2a_gateway.devstack import Managed, Stack, backing_servers, free_port
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterator
     from pathlib import Path
 
 # Short heartbeats so that tests see keep-alive comments without waiting long.
@@ -59,6 +59,24 @@ def push_gateway_url(stack: Stack, worker: None) -> Iterator[str]:
     proc.wait_ready(30)
     yield f"http://127.0.0.1:{proc.port}"
     proc.stop()
+
+
+@pytest.fixture
+def start_gateway(stack: Stack, worker: None, tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Start extra gateway processes with their own settings; all stopped after the test."""
+    started: list[Managed] = []
+
+    def start(env: dict[str, str] | None = None, **overrides: str) -> str:
+        proc = stack.gateway(free_port(), env={**GATEWAY_ENV, **(env or {})})
+        proc.env.update(overrides)
+        started.append(proc)
+        proc.start(tmp_path)
+        proc.wait_ready(30)
+        return f"http://127.0.0.1:{proc.port}"
+
+    yield start
+    for proc in reversed(started):
+        proc.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@
 -- ARGV: 1 mode ('create' | 'append'), 2 seq (-1 = next), 3 event JSON ('' = no stream entry),
 --       4 final ('1' | '0'), 5 state ('' = unchanged), 6 status JSON ('' = unchanged),
 --       7 artifact chunk JSON ('' = none), 8 ttl seconds, 9 stream maxlen,
---       10 task JSON (create only), 11.. messages to append to the history.
+--       10 task JSON (create only), 11 ttl seconds once the task is final,
+--       12.. messages to append to the history.
 -- Returns {outcome, entry id, state}: outcome 1 appended, 0 dropped as a duplicate or
 -- because the task is already final, -1 no such task.
 local terminal = {completed = true, canceled = true, failed = true, rejected = true}
@@ -47,13 +48,16 @@ end
 if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[1], 'status', ARGV[6])
 end
-for i = 11, #ARGV do
+for i = 12, #ARGV do
   redis.call('RPUSH', KEYS[3], ARGV[i])
 end
 if ARGV[7] ~= '' then
   redis.call('RPUSH', KEYS[4], ARGV[7])
 end
 local ttl = tonumber(ARGV[8])
+if terminal[state] then
+  ttl = tonumber(ARGV[11])
+end
 for i = 1, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then
     redis.call('EXPIRE', KEYS[i], ttl)

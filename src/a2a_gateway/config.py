@@ -35,6 +35,10 @@ class Settings:
     stream_maxlen: int = 10_000
     blocking_timeout_seconds: float = 60.0
     push_notifications: bool = False
+    max_stream_seconds: float = 0.0
+    deadline_margin_seconds: float = 10.0
+    max_streams: int = 10_000
+    terminal_ttl_seconds: int = 24 * 3600
     documentation_url: str = ""
     provider_organization: str = "a2a-gateway"
 
@@ -52,6 +56,10 @@ class Settings:
         "stream_maxlen": "A2A_STREAM_MAXLEN",
         "blocking_timeout_seconds": "A2A_BLOCKING_TIMEOUT_SECONDS",
         "push_notifications": "A2A_PUSH_NOTIFICATIONS",
+        "max_stream_seconds": "A2A_MAX_STREAM_SECONDS",
+        "deadline_margin_seconds": "A2A_DEADLINE_MARGIN_SECONDS",
+        "max_streams": "A2A_MAX_STREAMS",
+        "terminal_ttl_seconds": "A2A_TERMINAL_TTL_SECONDS",
         "documentation_url": "A2A_DOCUMENTATION_URL",
         "provider_organization": "A2A_PROVIDER_ORGANIZATION",
     }
@@ -83,6 +91,12 @@ class Settings:
             raise ConfigError("A2A_HEARTBEAT_SECONDS must be positive")
         if self.task_ttl_seconds <= 0:
             raise ConfigError("A2A_TASK_TTL_SECONDS must be positive")
+        if self.terminal_ttl_seconds <= 0:
+            raise ConfigError("A2A_TERMINAL_TTL_SECONDS must be positive")
+        if self.max_streams < 1:
+            raise ConfigError("A2A_MAX_STREAMS must be at least 1")
+        if self.max_stream_seconds < 0 or self.deadline_margin_seconds < 0:
+            raise ConfigError("A2A_MAX_STREAM_SECONDS and A2A_DEADLINE_MARGIN_SECONDS must be >= 0")
 
 
 def _parse(name: str, raw: str, kind: Any) -> Any:

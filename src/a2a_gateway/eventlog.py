@@ -108,9 +108,11 @@ class EventLog:
         maxlen: int,
         buckets: int = 64,
         key_prefix: str = "a2a",
+        terminal_ttl_seconds: int | None = None,
     ) -> None:
         self.redis = redis
         self.ttl_seconds = ttl_seconds
+        self.terminal_ttl_seconds = terminal_ttl_seconds or ttl_seconds
         self.maxlen = maxlen
         self.buckets = buckets
         self.key_prefix = key_prefix
@@ -126,6 +128,7 @@ class EventLog:
             maxlen=settings.stream_maxlen,
             buckets=settings.buckets,
             key_prefix=settings.key_prefix,
+            terminal_ttl_seconds=settings.terminal_ttl_seconds,
         )
 
     def keys(self, principal: str, task_id: str) -> TaskKeys:
@@ -157,6 +160,7 @@ class EventLog:
             self.ttl_seconds,
             self.maxlen,
             task,
+            self.terminal_ttl_seconds,
             *(history or []),
         ]
         outcome, entry_id, current = await self._script(keys=keys.all(), args=args)

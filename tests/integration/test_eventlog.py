@@ -152,3 +152,15 @@ async def test_trimmed_after_detects_lost_entries(redis: Redis, keys: TaskKeys) 
     assert await log.trimmed_after(keys, ids[4])
     await redis.delete(keys.events)
     assert await log.trimmed_after(keys, ids[4])
+
+
+async def test_final_state_switches_to_the_terminal_ttl(redis: Redis, keys: TaskKeys) -> None:
+    log = EventLog(redis, ttl_seconds=600, maxlen=1000, terminal_ttl_seconds=60)
+    await log.create(keys, new_task(keys.task_id))
+    working = status_event(keys.task_id, "c", TaskState.WORKING, None, final=False)
+    await log.append_status(keys, 1, working)
+    assert 60 < await redis.ttl(keys.task) <= 600
+    done = status_event(keys.task_id, "c", TaskState.COMPLETED, None, final=True)
+    await log.append_status(keys, 2, done)
+    for key in (keys.task, keys.events, keys.history):
+        assert 0 < await redis.ttl(key) <= 60, key

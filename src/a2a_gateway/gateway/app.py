@@ -33,6 +33,7 @@ from a2a_gateway.errors import (
 from a2a_gateway.eventlog import EventLog
 from a2a_gateway.gateway import jsonrpc, sse
 from a2a_gateway.gateway.card import agent_card
+from a2a_gateway.gateway.deadline import stream_deadline
 from a2a_gateway.gateway.runner import TaskRunner, TemporalRunner
 from a2a_gateway.gateway.service import A2AService, Call
 from a2a_gateway.keys import ANONYMOUS
@@ -80,6 +81,7 @@ METHODS: dict[str, Method] = {
     "agent/getAuthenticatedExtendedCard": Method(None, ""),
 }
 MAX_BATCH = 100
+RETRY_AFTER_SECONDS = 1
 WWW_AUTHENTICATE = 'Bearer realm="a2a-gateway"'
 
 
@@ -108,6 +110,7 @@ class Gateway:
         self.settings = settings
         self.routing = routing
         self.service = service
+        self.active_streams = 0
 
     def _route(self, request: Request) -> Route | None:
         return self.routing.get(request.path_params.get("agent"))
@@ -136,7 +139,7 @@ class Gateway:
         except Exception:
             log.warning("health check: redis unreachable", exc_info=True)
             return JSONResponse({"status": "unavailable", "redis": "unreachable"}, 503)
-        return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "ok", "streams": self.active_streams})
 
     async def rpc(self, request: Request) -> Response:
         route = self._route(request)
@@ -159,15 +162,18 @@ class Gateway:
         last_event_id = request.headers.get("last-event-id")
         if isinstance(data, list):
             return await self._batch(data, route, last_event_id)
+        deadline = stream_deadline(request.headers, self.settings)
         try:
             rpc_request = jsonrpc.parse_request(data)
         except jsonrpc.WithId as err:
             return JSONResponse(jsonrpc.failure(err.request_id, err.error))
         except RPCError as err:
             return JSONResponse(jsonrpc.failure(None, err))
-        call = Call(ANONYMOUS, route, rpc_request.id, last_event_id)
+        call = Call(ANONYMOUS, route, rpc_request.id, last_event_id, deadline)
         method = METHODS.get(rpc_request.method)
         if method is not None and method.streaming:
+            if self.active_streams >= self.settings.max_streams:
+                return self._at_capacity(rpc_request.id)
             return await self._stream(method, rpc_request, call)
         answer = await self._answer(method, rpc_request, call)
         if rpc_request.is_notification:
@@ -227,6 +233,19 @@ class Gateway:
         params = jsonrpc.validate(method.params, rpc_request.params)
         return await getattr(self.service, method.handler)(call, params)
 
+    def _at_capacity(self, request_id: jsonrpc.RequestId) -> Response:
+        """503 at once, existing streams untouched: another instance may have room."""
+        error = InternalError(
+            f"This gateway instance is serving its maximum of {self.settings.max_streams} "
+            f"streams; retry in {RETRY_AFTER_SECONDS} s",
+            data={"retryAfter": RETRY_AFTER_SECONDS},
+        )
+        return JSONResponse(
+            jsonrpc.failure(request_id, error),
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
     async def _stream(
         self, method: Method, rpc_request: jsonrpc.Request, call: Call
     ) -> sse.EventStreamResponse:
@@ -237,7 +256,20 @@ class Gateway:
         except Exception:
             log.exception("internal error in %s", rpc_request.method)
             frames = _one(jsonrpc.failure(rpc_request.id, InternalError()))
-        return sse.EventStreamResponse(frames)
+        return sse.EventStreamResponse(self._counted(frames))
+
+    async def _counted(self, frames: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """``frames``, holding one capacity slot from the first frame until the stream ends
+        (however it ends: completion, disconnect, deadline or error)."""
+        self.active_streams += 1
+        try:
+            async for frame in frames:
+                yield frame
+        finally:
+            self.active_streams -= 1
+            aclose = getattr(frames, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 async def _one(answer: dict[str, Any]) -> AsyncIterator[bytes]:

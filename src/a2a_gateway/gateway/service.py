@@ -33,6 +33,7 @@ from a2a_gateway.errors import (
 )
 from a2a_gateway.eventlog import entry_key, is_entry_id, status_event
 from a2a_gateway.gateway import sse
+from a2a_gateway.gateway.follow import follow
 from a2a_gateway.keys import is_valid_id
 from a2a_gateway.models import Task, TaskState, TaskStatus, now_iso, trim_history
 from a2a_gateway.modes import any_match, part_media_type
@@ -70,6 +71,7 @@ class Call:
     route: Route
     request_id: str | int | None
     last_event_id: str | None = None
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -228,37 +230,36 @@ class A2AService:
         task = trim_history(submission.task, config.history_length if config else None)
         prefix = _result_prefix(call.request_id)
         return self._frames(
-            prefix, submission.keys, task, submission.event_id, settled=submission.settled
+            call, prefix, submission.keys, task, submission.event_id, settled=submission.settled
         )
 
     async def _frames(
-        self, prefix: str, keys: TaskKeys, task: Task, event_id: str, *, settled: bool = False
+        self,
+        call: Call,
+        prefix: str,
+        keys: TaskKeys,
+        task: Task,
+        event_id: str,
+        *,
+        settled: bool = False,
     ) -> AsyncIterator[bytes]:
         """The task as of ``event_id``, then every event after it up to a final one; just
         the task when it is final or when nothing new will happen."""
         yield sse.event(prefix + json.dumps(task.dump(), separators=(",", ":")) + "}", event_id)
         if settled or task.status.state.terminal:
             return
-        async for frame in self._follow(prefix, keys, event_id):
+        async for frame in self._follow(call, prefix, keys, event_id):
             yield frame
 
-    async def _follow(self, prefix: str, keys: TaskKeys, after: str) -> AsyncIterator[bytes]:
-        """Entries after ``after`` until a final one; a comment when idle for a heartbeat."""
-        heartbeat = self.settings.heartbeat_seconds
-        quiet_since = time.monotonic()
-        while True:
-            entries = await self.events.read(keys, after, block_ms=int(heartbeat * 1000))
-            if not entries:
-                if time.monotonic() - quiet_since >= heartbeat * 0.99:
-                    quiet_since = time.monotonic()
-                    yield sse.comment("keep-alive")
-                continue
-            quiet_since = time.monotonic()
-            for entry in entries:
-                after = entry.id
-                yield sse.event(prefix + entry.event + "}", entry.id)
-                if entry.final:
-                    return
+    def _follow(self, call: Call, prefix: str, keys: TaskKeys, after: str) -> AsyncIterator[bytes]:
+        return follow(
+            self.events,
+            keys,
+            after,
+            prefix=prefix,
+            heartbeat=self.settings.heartbeat_seconds,
+            deadline=call.deadline,
+        )
 
     async def _wait_final(self, keys: TaskKeys, after: str) -> None:
         deadline = time.monotonic() + self.settings.blocking_timeout_seconds
@@ -321,8 +322,8 @@ class A2AService:
             if not await self.events.trimmed_after(keys, after):
                 if snapshot.state.terminal and entry_key(snapshot.last_id) <= entry_key(after):
                     return _empty()
-                return self._follow(prefix, keys, after)
-        return self._frames(prefix, keys, snapshot.task, snapshot.last_id)
+                return self._follow(call, prefix, keys, after)
+        return self._frames(call, prefix, keys, snapshot.task, snapshot.last_id)
 
     # -- tasks/pushNotificationConfig/* ---------------------------------------------------
 

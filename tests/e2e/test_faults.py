@@ -1,0 +1,79 @@
+"""Fault injection on the real stack: the cache restarts mid-task and nothing is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import TYPE_CHECKING
+
+import httpx
+
+from a2a_gateway.devstack import Managed, free_port, valkey_binary
+from tests.conftest import GATEWAY_ENV
+from tests.e2e.sse import Frame, frames, kinds, message, rpc
+from tests.e2e.test_worker_restart import routes_file
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from a2a_gateway.devstack import Stack
+
+
+def durable_valkey(port: int, directory: Path) -> Managed:
+    """A Valkey that writes every command to its append-only file before answering."""
+    argv = [valkey_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    argv += ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(directory)]
+    return Managed(f"valkey-{uuid.uuid4().hex[:6]}", argv, port=port)
+
+
+async def test_cache_restart_mid_stream_loses_and_repeats_nothing(
+    stack: Stack, tmp_path: Path
+) -> None:
+    port = free_port()
+    cache = durable_valkey(port, tmp_path)
+    env = {
+        **GATEWAY_ENV,
+        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        "A2A_ROUTES_FILE": str(routes_file(tmp_path, f"faults-{uuid.uuid4()}")),
+    }
+    worker = stack.worker(env, name="worker-faults")
+    gateway = stack.gateway(free_port(), env=env)
+    restarted = durable_valkey(port, tmp_path)
+    started = [cache, worker, gateway]
+    received: list[Frame] = []
+    comments: list[str] = []
+    try:
+        cache.start(tmp_path)
+        cache.wait_ready(20)
+        worker.start(tmp_path)
+        gateway.start(tmp_path)
+        gateway.wait_ready(30)
+        url = f"http://127.0.0.1:{gateway.port}/agents/progress"
+        async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as client:
+            stream = frames(client, url, rpc("message/stream", message("steps=6 interval=0.4")))
+            async for frame in stream:
+                if frame.comment is not None:
+                    comments.append(frame.comment)
+                    continue
+                received.append(frame)
+                status = frame.result.get("status", {})
+                if status.get("message", {}).get("parts", [{}])[0].get("text") == "step 2/6":
+                    cache.stop()
+                    await asyncio.sleep(1.0)
+                    started.append(restarted)
+                    restarted.start(tmp_path)
+                    restarted.wait_ready(20)
+    finally:
+        for proc in reversed(started):
+            proc.stop()
+
+    assert "reconnecting" in comments, "the reader saw the outage and retried"
+    assert kinds(received)[-1] == "status:completed"
+    steps = [
+        f.result["status"]["message"]["parts"][0]["text"]
+        for f in received
+        if f.result["kind"] == "status-update" and "message" in f.result["status"]
+    ]
+    assert steps == [f"step {i}/6" for i in range(1, 7)]
+    ids = [f.id for f in received]
+    assert len(ids) == len(set(ids))
