@@ -77,3 +77,54 @@ async def test_cache_restart_mid_stream_loses_and_repeats_nothing(
     assert steps == [f"step {i}/6" for i in range(1, 7)]
     ids = [f.id for f in received]
     assert len(ids) == len(set(ids))
+
+
+async def test_gateway_killed_mid_stream_another_instance_resumes(
+    stack: Stack, worker: None, tmp_path: Path
+) -> None:
+    first = stack.gateway(free_port(), env=GATEWAY_ENV)
+    first.name = "gateway-killed"
+    second = stack.gateway(free_port(), env=GATEWAY_ENV)
+    second.name = "gateway-survivor"
+    received: list[Frame] = []
+    try:
+        for proc in (first, second):
+            proc.start(tmp_path)
+            proc.wait_ready(30)
+        body = rpc("message/stream", message("steps=5 interval=0.3"))
+        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as client:
+            try:
+                async for frame in frames(
+                    client, f"http://127.0.0.1:{first.port}/agents/progress", body
+                ):
+                    if frame.comment is None:
+                        received.append(frame)
+                    if len(received) == 3:
+                        first.process.kill()  # type: ignore[union-attr]
+            except httpx.HTTPError:
+                pass  # the connection died with the gateway
+            assert first.process is not None and first.process.wait(5) == -9
+            cut = len(received)
+            resumed = [
+                f
+                async for f in frames(
+                    client,
+                    f"http://127.0.0.1:{second.port}/agents/progress",
+                    rpc("tasks/resubscribe", {"id": received[0].result["id"]}),
+                    headers={"Last-Event-ID": str(received[-1].id)},
+                )
+                if f.comment is None
+            ]
+    finally:
+        first.stop()
+        second.stop()
+    assert cut >= 3
+    whole = received + resumed
+    assert kinds(whole)[-1] == "status:completed"
+    steps = [
+        f.result["status"]["message"]["parts"][0]["text"]
+        for f in whole
+        if f.result["kind"] == "status-update" and "message" in f.result["status"]
+    ]
+    assert steps == [f"step {i}/5" for i in range(1, 6)]
+    assert len({f.id for f in whole}) == len(whole)
