@@ -3,9 +3,9 @@
 -- (all in one hash slot; every key that exists gets its TTL refreshed).
 -- ARGV: 1 mode ('create' | 'append'), 2 seq (-1 = next), 3 event JSON ('' = no stream entry),
 --       4 final ('1' | '0'), 5 state ('' = unchanged), 6 status JSON ('' = unchanged),
---       7 artifact chunk JSON ('' = none), 8 ttl seconds, 9 stream maxlen,
+--       7 number N of history messages that follow, 8 ttl seconds, 9 stream maxlen,
 --       10 task JSON (create only), 11 ttl seconds once the task is final,
---       12.. messages to append to the history.
+--       12 .. 11+N messages to append to the history, then artifact chunks to append.
 -- Returns {outcome, entry id, state}: outcome 1 appended, 0 dropped as a duplicate or
 -- because the task is already final, -1 no such task.
 local terminal = {completed = true, canceled = true, failed = true, rejected = true}
@@ -48,11 +48,12 @@ end
 if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[1], 'status', ARGV[6])
 end
-for i = 12, #ARGV do
+local history_end = 11 + tonumber(ARGV[7])
+for i = 12, history_end do
   redis.call('RPUSH', KEYS[3], ARGV[i])
 end
-if ARGV[7] ~= '' then
-  redis.call('RPUSH', KEYS[4], ARGV[7])
+for i = history_end + 1, #ARGV do
+  redis.call('RPUSH', KEYS[4], ARGV[i])
 end
 local ttl = tonumber(ARGV[8])
 if terminal[state] then

@@ -145,10 +145,11 @@ class EventLog:
         final: bool = False,
         state: str = "",
         status: str = "",
-        artifact: str = "",
         task: str = "",
         history: list[str] | None = None,
+        chunks: list[str] | None = None,
     ) -> AppendResult:
+        history = history or []
         args: list[Any] = [
             mode,
             seq,
@@ -156,12 +157,13 @@ class EventLog:
             "1" if final else "0",
             state,
             status,
-            artifact,
+            len(history),
             self.ttl_seconds,
             self.maxlen,
             task,
             self.terminal_ttl_seconds,
-            *(history or []),
+            *history,
+            *(chunks or []),
         ]
         outcome, entry_id, current = await self._script(keys=keys.all(), args=args)
         return AppendResult(
@@ -172,10 +174,10 @@ class EventLog:
         )
 
     async def create(self, keys: TaskKeys, task: Task) -> AppendResult:
-        """Create the task with its first event (the ``Task``) unless it already exists."""
+        """Create the task with its first event (the ``Task``) unless it already exists.
+        A task restored from its workflow may already carry history and artifacts."""
         body = task.dump()
         meta = {k: v for k, v in body.items() if k not in ("history", "artifacts", "status")}
-        history = [_dumps(m) for m in body.get("history", [])]
         return await self._run(
             keys,
             mode="create",
@@ -184,7 +186,8 @@ class EventLog:
             state=task.status.state.value,
             status=_dumps(body["status"]),
             task=_dumps(meta),
-            history=history,
+            history=[_dumps(m) for m in body.get("history", [])],
+            chunks=[_dumps({"artifact": a, "append": False}) for a in body.get("artifacts", [])],
         )
 
     async def append_status(
@@ -211,7 +214,7 @@ class EventLog:
         body = event.dump()
         chunk = {"artifact": body["artifact"], "append": bool(event.append)}
         return await self._run(
-            keys, mode="append", seq=seq, event=_dumps(body), artifact=_dumps(chunk)
+            keys, mode="append", seq=seq, event=_dumps(body), chunks=[_dumps(chunk)]
         )
 
     async def append_history(self, keys: TaskKeys, seq: int, message: Message) -> AppendResult:

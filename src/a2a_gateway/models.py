@@ -59,12 +59,20 @@ class TextPart(A2AModel):
 
 
 class FileWithBytes(A2AModel):
+    """File content inline (base64); ``uri`` must be absent (``extra`` is forbidden)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
     bytes: str
     mime_type: str | None = None
     name: str | None = None
 
 
 class FileWithUri(A2AModel):
+    """File content by reference; ``bytes`` must be absent (``extra`` is forbidden)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
     uri: str
     mime_type: str | None = None
     name: str | None = None

@@ -80,6 +80,12 @@ METHODS: dict[str, Method] = {
     # A2A 0.3's JSON-RPC form of the extended card; no authentication is configured yet.
     "agent/getAuthenticatedExtendedCard": Method(None, ""),
 }
+# A notification gets no response (JSON-RPC 2.0 §4.1), so a streaming method sent as one
+# only does its side effect: message/stream submits the message, resubscribe does nothing.
+NOTIFIED: dict[str, Method | None] = {
+    "message/stream": Method(MessageSendParams, "submit"),
+    "tasks/resubscribe": None,
+}
 MAX_BATCH = 100
 RETRY_AFTER_SECONDS = 1
 WWW_AUTHENTICATE = 'Bearer realm="a2a-gateway"'
@@ -171,14 +177,14 @@ class Gateway:
             return JSONResponse(jsonrpc.failure(None, err))
         call = Call(ANONYMOUS, route, rpc_request.id, last_event_id, deadline)
         method = METHODS.get(rpc_request.method)
+        if rpc_request.is_notification:
+            await self._notify(rpc_request, call)
+            return Response(status_code=204)
         if method is not None and method.streaming:
             if self.active_streams >= self.settings.max_streams:
                 return self._at_capacity(rpc_request.id)
             return await self._stream(method, rpc_request, call)
-        answer = await self._answer(method, rpc_request, call)
-        if rpc_request.is_notification:
-            return Response(status_code=204)
-        return JSONResponse(answer)
+        return JSONResponse(await self._answer(method, rpc_request, call))
 
     async def _batch(self, items: list[Any], route: Route, last_event_id: str | None) -> Response:
         """JSON-RPC 2.0 batch: members run concurrently; answers for all but notifications,
@@ -199,6 +205,9 @@ class Gateway:
             except RPCError as err:
                 return jsonrpc.failure(None, err)
             method = METHODS.get(rpc_request.method)
+            if rpc_request.is_notification:
+                await self._notify(rpc_request, Call(ANONYMOUS, route, None, last_event_id))
+                return None
             if method is not None and method.streaming:
                 error = InvalidRequestError(f"{rpc_request.method} cannot be part of a batch")
                 answer = jsonrpc.failure(rpc_request.id, error)
@@ -209,6 +218,13 @@ class Gateway:
 
         answers = [a for a in await asyncio.gather(*(one(i) for i in items)) if a is not None]
         return JSONResponse(answers) if answers else Response(status_code=204)
+
+    async def _notify(self, rpc_request: jsonrpc.Request, call: Call) -> None:
+        """Run a notification for its side effect only; its outcome is not reported."""
+        name = rpc_request.method
+        method = NOTIFIED[name] if name in NOTIFIED else METHODS.get(name)
+        if method is not None:
+            await self._answer(method, rpc_request, call)
 
     async def _answer(
         self, method: Method | None, rpc_request: jsonrpc.Request, call: Call

@@ -92,7 +92,7 @@ def problems(exc: ValidationError) -> list[dict[str, str]]:
     """Each validation problem as ``{"field": "message.parts", "problem": "…"}``."""
     found = []
     for err in exc.errors(include_url=False, include_context=False, include_input=False):
-        loc = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
+        loc = ".".join(str(p) for p in _field_path(err["loc"]))
         found.append({"field": loc or "params", "problem": err["msg"]})
     return found
 
@@ -104,8 +104,20 @@ def explain(exc: ValidationError) -> str:
     return f"Invalid params: {head}{more}"
 
 
-def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and part in {"text", "file", "data"}
+PART_TAGS = frozenset({"text", "file", "data"})
+UNION_MEMBERS = frozenset({"FileWithBytes", "FileWithUri"})
+
+
+def _field_path(loc: tuple[int | str, ...]) -> list[int | str]:
+    """Pydantic's error location without the union bookkeeping it inserts: the part kind
+    after a list index (``parts.0.text.text`` → ``parts.0.text``) and union member names."""
+    path: list[int | str] = []
+    for index, element in enumerate(loc):
+        after_index = index > 0 and isinstance(loc[index - 1], int)
+        if (after_index and element in PART_TAGS) or element in UNION_MEMBERS:
+            continue
+        path.append(element)
+    return path
 
 
 def success(request_id: RequestId, result: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Temporal, so a retried request can never start a second run of the same task.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from temporalio.client import Client, WorkflowHandle
@@ -14,10 +15,12 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from a2a_gateway.keys import workflow_id
-from a2a_gateway.worker.inputs import SIGNAL_MESSAGE, WORKFLOW_NAME, TaskInput
+from a2a_gateway.worker.inputs import QUERY_TASK, SIGNAL_MESSAGE, WORKFLOW_NAME, TaskInput
 
 if TYPE_CHECKING:
     from a2a_gateway.config import Settings
+
+QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 class TaskRunner(Protocol):
@@ -28,6 +31,10 @@ class TaskRunner(Protocol):
     async def send(self, principal: str, task_id: str, message: dict[str, Any]) -> None: ...
 
     async def cancel(self, principal: str, task_id: str) -> bool: ...
+
+    async def task(self, principal: str, task_id: str) -> dict[str, Any] | None:
+        """The task as the run knows it (wire form), or None if there is no run."""
+        ...
 
 
 class TemporalRunner:
@@ -61,6 +68,17 @@ class TemporalRunner:
 
     async def send(self, principal: str, task_id: str, message: dict[str, Any]) -> None:
         await self._handle(principal, task_id).signal(SIGNAL_MESSAGE, message)
+
+    async def task(self, principal: str, task_id: str) -> dict[str, Any] | None:
+        try:
+            view: dict[str, Any] = await self._handle(principal, task_id).query(
+                QUERY_TASK, rpc_timeout=QUERY_TIMEOUT
+            )
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        return view
 
     async def cancel(self, principal: str, task_id: str) -> bool:
         try:

@@ -95,14 +95,28 @@ class A2AService:
         self.push = PushConfigStore(events.redis)
 
     async def _snapshot(self, call: Call, task_id: str) -> Snapshot:
-        try:
-            snapshot = await self.events.snapshot(self.events.keys(call.principal, task_id))
-        except ValidationError:
-            log.exception("task %s does not validate as an A2A Task", task_id)
-            raise InvalidAgentResponseError(data={"taskId": task_id}) from None
+        snapshot = await self._find(call, task_id)
         if snapshot is None:
             raise TaskNotFoundError(data={"taskId": task_id})
         return snapshot
+
+    async def _find(self, call: Call, task_id: str) -> Snapshot | None:
+        """The task from Redis; if Redis has lost it, rebuilt from its workflow (the source
+        of truth) and written back, so streams and later reads find it again."""
+        keys = self.events.keys(call.principal, task_id)
+        try:
+            snapshot = await self.events.snapshot(keys)
+            if snapshot is not None:
+                return snapshot
+            view = await self.runner.task(call.principal, task_id)
+            if view is None:
+                return None
+            log.warning("task %s missing from Redis; rebuilt from its workflow", task_id)
+            await self.events.create(keys, Task.model_validate(view))
+            return await self.events.snapshot(keys)
+        except ValidationError:
+            log.exception("task %s does not validate as an A2A Task", task_id)
+            raise InvalidAgentResponseError(data={"taskId": task_id}) from None
 
     # -- message/send and message/stream ---------------------------------------------
 
@@ -124,7 +138,7 @@ class A2AService:
                     data={"taskId": task_id},
                 )
             keys = self.events.keys(call.principal, task_id)
-            snapshot = await self.events.snapshot(keys)
+            snapshot = await self._find(call, task_id)
             if snapshot is not None:
                 return await self._deliver(call, keys, snapshot, params)
         else:
@@ -177,7 +191,9 @@ class A2AService:
 
     async def _start(self, call: Call, task: Task, message: dict[str, Any]) -> None:
         await self.runner.start(
-            TaskInput(call.principal, task.id, task.context_id, call.route.name, message),
+            TaskInput(
+                call.principal, task.id, task.context_id, call.route.name, message, task.metadata
+            ),
             call.route.task_queue,
         )
 
@@ -323,7 +339,10 @@ class A2AService:
                 if snapshot.state.terminal and entry_key(snapshot.last_id) <= entry_key(after):
                     return _empty()
                 return self._follow(call, prefix, keys, after)
-        return self._frames(call, prefix, keys, snapshot.task, snapshot.last_id)
+        # An interrupted task is waiting for the client: like its final event, its snapshot
+        # ends the stream.
+        waiting = snapshot.state.interrupted
+        return self._frames(call, prefix, keys, snapshot.task, snapshot.last_id, settled=waiting)
 
     # -- tasks/pushNotificationConfig/* ---------------------------------------------------
 

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from a2a_gateway.agents.base import AgentContext, ArtifactChunk, Status
-from a2a_gateway.eventlog import status_event
+from a2a_gateway.eventlog import fold_artifacts, status_event
 from a2a_gateway.models import (
     Artifact,
     Message,
     Part,
+    Task,
     TaskArtifactUpdateEvent,
     TaskState,
     TextPart,
@@ -29,12 +31,15 @@ from a2a_gateway.models import (
 from a2a_gateway.worker.inputs import FinalInput, TurnInput, TurnResult
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from a2a_gateway.agents.base import Agent, AgentOutput
-    from a2a_gateway.eventlog import EventLog
+    from a2a_gateway.eventlog import AppendResult, EventLog
     from a2a_gateway.keys import TaskKeys
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 1.0
+MAX_KEPT_ARTIFACT_BYTES = 256 * 1024  # what one turn hands back to the workflow
 
 
 def agent_message(
@@ -50,6 +55,76 @@ def agent_message(
 
 def _parts(text: str | None, parts: list[Part] | None = None) -> list[Part]:
     return list(parts or []) or ([TextPart(text=text)] if text else [])
+
+
+class TurnPublisher:
+    """Publishes one run of one turn in sequence order and remembers what the workflow
+    keeps of it. If Redis has lost the task, it re-creates it from the workflow's view
+    (``restore``) and publishes again: the worker heals the cache by itself."""
+
+    def __init__(
+        self, events: EventLog, keys: TaskKeys, context_id: str, seq: int, restore: dict[str, Any]
+    ) -> None:
+        self.events = events
+        self.keys = keys
+        self.context_id = context_id
+        self.seq = seq
+        self.restore = restore
+        self.status: dict[str, Any] = {}
+        self.messages: list[dict[str, Any]] = []
+        self.chunks: list[dict[str, Any]] = []
+
+    async def _publish(self, append: Callable[[], Awaitable[AppendResult]]) -> None:
+        result = await append()
+        if not result.exists and self.restore:
+            log.warning("task %s missing from Redis; restoring it", self.keys.task_id)
+            await self.events.create(self.keys, Task.model_validate(self.restore))
+            await append()
+        self.seq += 1
+
+    async def history(self, message: Message) -> None:
+        seq = self.seq
+        await self._publish(lambda: self.events.append_history(self.keys, seq, message))
+
+    async def state(
+        self,
+        state: TaskState,
+        text: str | None = None,
+        parts: list[Part] | None = None,
+        message_id: str | None = None,
+    ) -> bool:
+        """Publish a status; True if it ends the turn (terminal or interrupted)."""
+        seq, task_id = self.seq, self.keys.task_id
+        message_id = message_id or f"{task_id}-{seq}"
+        message = agent_message(message_id, _parts(text, parts), task_id, self.context_id)
+        final = state.terminal or state.interrupted
+        event = status_event(task_id, self.context_id, state, message, final)
+        await self._publish(lambda: self.events.append_status(self.keys, seq, event))
+        self.status = event.status.dump()
+        if message is not None:
+            self.messages.append(message.dump())
+        return final
+
+    async def artifact(self, chunk: ArtifactChunk) -> None:
+        seq = self.seq
+        event = TaskArtifactUpdateEvent(
+            task_id=self.keys.task_id,
+            context_id=self.context_id,
+            artifact=Artifact(artifact_id=chunk.artifact_id, name=chunk.name, parts=chunk.parts),
+            append=chunk.append,
+            last_chunk=chunk.last_chunk,
+        )
+        await self._publish(lambda: self.events.append_artifact(self.keys, seq, event))
+        self.chunks.append({"artifact": event.artifact.dump(), "append": chunk.append})
+
+    def result(self, state: TaskState) -> TurnResult:
+        artifacts = fold_artifacts(self.chunks)
+        if len(json.dumps(artifacts)) > MAX_KEPT_ARTIFACT_BYTES:
+            artifacts = [
+                {**a, "parts": [], "metadata": {**a.get("metadata", {}), "truncated": True}}
+                for a in artifacts
+            ]
+        return TurnResult(state.value, self.seq, self.status, self.messages, artifacts)
 
 
 class TaskActivities:
@@ -68,12 +143,10 @@ class TaskActivities:
             )
         keys = self.events.keys(turn.principal, turn.task_id)
         message = Message.model_validate(turn.message)
-        seq = turn.seq_start
+        publish = TurnPublisher(self.events, keys, turn.context_id, turn.seq_start, turn.task)
         if turn.turn > 0:
-            await self.events.append_history(keys, seq, message)
-            seq += 1
-        await self._status(keys, turn, seq, TaskState.WORKING, None, final=False)
-        seq += 1
+            await publish.history(message)
+        await publish.state(TaskState.WORKING)
         snapshot = await self.events.snapshot(keys)
         history = list(snapshot.task.history or []) if snapshot else [message]
         context = AgentContext(turn.task_id, turn.context_id, message, history, turn.turn)
@@ -87,66 +160,28 @@ class TaskActivities:
                     break
                 except Exception:
                     log.exception("agent %s failed on task %s", turn.agent, turn.task_id)
-                    text = "The agent failed to complete the task."
-                    await self._status(keys, turn, seq, TaskState.FAILED, text, final=True)
-                    return TurnResult(TaskState.FAILED.value, seq + 1)
-                activity.heartbeat(seq)
+                    await publish.state(TaskState.FAILED, "The agent failed to complete the task.")
+                    return publish.result(TaskState.FAILED)
+                activity.heartbeat(publish.seq)
                 if isinstance(output, Status):
-                    final = output.state.terminal or output.state.interrupted
-                    await self._status(
-                        keys, turn, seq, output.state, output.text, final=final, parts=output.parts
-                    )
-                    seq += 1
-                    if final:
-                        return TurnResult(output.state.value, seq)
+                    if await publish.state(output.state, output.text, output.parts):
+                        return publish.result(output.state)
                 else:
-                    await self._artifact(keys, turn, seq, output)
-                    seq += 1
+                    await publish.artifact(output)
         finally:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
-        await self._status(keys, turn, seq, TaskState.COMPLETED, None, final=True)
-        return TurnResult(TaskState.COMPLETED.value, seq + 1)
+        await publish.state(TaskState.COMPLETED)
+        return publish.result(TaskState.COMPLETED)
 
     @activity.defn(name="publish_final")
     async def publish_final(self, final: FinalInput) -> None:
         """Publish a final status after whatever is in the log (``seq`` -1: next free)."""
         keys = self.events.keys(final.principal, final.task_id)
-        message = agent_message(
-            f"{final.task_id}-{final.state}", _parts(final.text), final.task_id, final.context_id
-        )
-        event = status_event(final.task_id, final.context_id, TaskState(final.state), message, True)
-        await self.events.append_status(keys, -1, event)
-
-    async def _status(
-        self,
-        keys: TaskKeys,
-        turn: TurnInput,
-        seq: int,
-        state: TaskState,
-        text: str | None,
-        *,
-        final: bool,
-        parts: list[Part] | None = None,
-    ) -> None:
-        message = agent_message(
-            f"{turn.task_id}-{seq}", _parts(text, parts), turn.task_id, turn.context_id
-        )
-        event = status_event(turn.task_id, turn.context_id, state, message, final)
-        await self.events.append_status(keys, seq, event)
-
-    async def _artifact(
-        self, keys: TaskKeys, turn: TurnInput, seq: int, chunk: ArtifactChunk
-    ) -> None:
-        event = TaskArtifactUpdateEvent(
-            task_id=turn.task_id,
-            context_id=turn.context_id,
-            artifact=Artifact(artifact_id=chunk.artifact_id, name=chunk.name, parts=chunk.parts),
-            append=chunk.append,
-            last_chunk=chunk.last_chunk,
-        )
-        await self.events.append_artifact(keys, seq, event)
+        publish = TurnPublisher(self.events, keys, final.context_id, -1, final.task)
+        state = TaskState(final.state)
+        await publish.state(state, final.text or None, message_id=f"{final.task_id}-{state}")
 
 
 async def _heartbeat() -> None:
