@@ -59,6 +59,14 @@ class Entry:
     event: str
     final: bool
 
+    @property
+    def terminal(self) -> bool:
+        """Whether this is a final status in a terminal state (not input-required)."""
+        if not self.final:
+            return False
+        state = json.loads(self.event).get("status", {}).get("state", "")
+        return TaskState(state).terminal if state else False
+
 
 @dataclass(frozen=True)
 class AppendResult:
@@ -249,7 +257,7 @@ class EventLog:
         if not response:
             return []
         _, entries = response[0]
-        return [_entry(entry_id, data) for entry_id, data in entries]
+        return [entry_from(entry_id, data) for entry_id, data in entries]
 
     async def trimmed_after(self, keys: TaskKeys, after_id: str) -> bool:
         """Whether events after ``after_id`` may be gone (trimmed, deleted or expired), so
@@ -291,7 +299,8 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _entry(entry_id: Any, data: dict[Any, Any]) -> Entry:
+def entry_from(entry_id: Any, data: dict[Any, Any]) -> Entry:
+    """An ``Entry`` from a raw stream entry (id and field map, bytes or str)."""
     fields = {_text(k): _text(v) for k, v in data.items()}
     return Entry(
         id=_text(entry_id), seq=int(fields["seq"]), event=fields["e"], final=fields["f"] == "1"

@@ -62,6 +62,11 @@ class TaskKeys:
     def push(self) -> str:
         return self._key("push")
 
+    @property
+    def wake(self) -> str:
+        """The bucket's wake-up stream (shared by all tasks of the bucket, same slot)."""
+        return f"{self.prefix}:{{b{self.bucket}}}:wake"
+
     def all(self) -> list[str]:
         return [self.task, self.events, self.history, self.artifacts, self.push]
 

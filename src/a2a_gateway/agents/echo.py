@@ -27,7 +27,9 @@ class EchoAgent:
         for part in context.message.parts:
             if isinstance(part, TextPart):
                 words = part.text.split()
-                pieces.extend(TextPart(text=w if not pieces else f" {w}") for w in words)
+                for word in words:
+                    first = not any(isinstance(p, TextPart) for p in pieces)
+                    pieces.append(TextPart(text=word if first else f" {word}"))
             else:
                 pieces.append(part)
         if not pieces:

@@ -36,6 +36,7 @@ from a2a_gateway.gateway.card import agent_card
 from a2a_gateway.gateway.deadline import stream_deadline
 from a2a_gateway.gateway.runner import TaskRunner, TemporalRunner
 from a2a_gateway.gateway.service import A2AService, Call
+from a2a_gateway.hub import StreamHub
 from a2a_gateway.keys import ANONYMOUS
 from a2a_gateway.models import (
     DeleteTaskPushNotificationConfigParams,
@@ -145,7 +146,15 @@ class Gateway:
         except Exception:
             log.warning("health check: redis unreachable", exc_info=True)
             return JSONResponse({"status": "unavailable", "redis": "unreachable"}, 503)
-        return JSONResponse({"status": "ok", "streams": self.active_streams})
+        hub = self.service.hub
+        return JSONResponse(
+            {
+                "status": "ok",
+                "streams": self.active_streams,
+                "subscriptions": hub.subscriptions,
+                "readers": hub.readers,
+            }
+        )
 
     async def rpc(self, request: Request) -> Response:
         route = self._route(request)
@@ -306,10 +315,13 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task_runner = runner or await TemporalRunner.connect(settings)
-        holder["gateway"] = Gateway(settings, routing, A2AService(events, task_runner, settings))
+        hub = StreamHub(events.redis)
+        service = A2AService(events, hub, task_runner, settings)
+        holder["gateway"] = Gateway(settings, routing, service)
         try:
             yield
         finally:
+            await hub.close()
             await events.redis.aclose()
 
     def bound(name: str) -> Any:

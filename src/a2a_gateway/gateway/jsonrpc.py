@@ -8,6 +8,7 @@ request object → -32600, an unknown method → -32601, params that do not vali
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from a2a_gateway.errors import InvalidParamsError, InvalidRequestError, JSONParseError, RPCError
 
 RequestId = str | int | None
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -30,11 +32,21 @@ class Request:
 
 
 def decode(body: bytes) -> Any:
-    """The JSON in ``body`` (a request object or a batch array), or ``JSONParseError``."""
+    """The JSON in ``body`` (a request object or a batch array), or ``JSONParseError``.
+
+    Also refused: nesting too deep for the parser, and escaped lone surrogates
+    (``"\ud800"``), which JSON allows but no UTF-8 text (Redis, responses) can hold."""
     try:
-        return json.loads(body)
+        data = json.loads(body)
+        if _SURROGATE_ESCAPE.search(body):
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        raise JSONParseError(data={"reason": "the JSON is nested too deeply"}) from None
+    except UnicodeEncodeError:
+        raise JSONParseError(data={"reason": "the JSON holds an unpaired surrogate"}) from None
     except (ValueError, UnicodeDecodeError):
         raise JSONParseError(data={"reason": "the request body is not valid JSON"}) from None
+    return data
 
 
 def parse(body: bytes) -> Request:

@@ -10,8 +10,6 @@ Streams start with a ``Task`` and then follow the task's Redis stream; each fram
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -34,6 +32,7 @@ from a2a_gateway.errors import (
 from a2a_gateway.eventlog import entry_key, is_entry_id, status_event
 from a2a_gateway.gateway import sse
 from a2a_gateway.gateway.follow import follow
+from a2a_gateway.hub import Overflow
 from a2a_gateway.keys import is_valid_id
 from a2a_gateway.models import Task, TaskState, TaskStatus, now_iso, trim_history
 from a2a_gateway.modes import any_match, part_media_type
@@ -46,6 +45,7 @@ if TYPE_CHECKING:
     from a2a_gateway.config import Settings
     from a2a_gateway.eventlog import EventLog, Snapshot
     from a2a_gateway.gateway.runner import TaskRunner
+    from a2a_gateway.hub import StreamHub
     from a2a_gateway.keys import TaskKeys
     from a2a_gateway.models import (
         DeleteTaskPushNotificationConfigParams,
@@ -88,8 +88,11 @@ class Submission:
 class A2AService:
     """Implements the A2A methods on an event log and a task runner."""
 
-    def __init__(self, events: EventLog, runner: TaskRunner, settings: Settings) -> None:
+    def __init__(
+        self, events: EventLog, hub: StreamHub, runner: TaskRunner, settings: Settings
+    ) -> None:
         self.events = events
+        self.hub = hub
         self.runner = runner
         self.settings = settings
         self.push = PushConfigStore(events.redis)
@@ -234,7 +237,8 @@ class A2AService:
         config = params.configuration
         task = submission.task
         if not submission.settled and (config is None or config.blocking is not False):
-            await self._wait_final(submission.keys, submission.event_id)
+            timeout = self.settings.blocking_timeout_seconds
+            await self._wait_final(submission.keys, submission.event_id, timeout)
             task = (await self._snapshot(call, task.id)).task
         history_length = config.history_length if config else None
         return trim_history(task, history_length).dump()
@@ -269,7 +273,7 @@ class A2AService:
 
     def _follow(self, call: Call, prefix: str, keys: TaskKeys, after: str) -> AsyncIterator[bytes]:
         return follow(
-            self.events,
+            self.hub,
             keys,
             after,
             prefix=prefix,
@@ -277,14 +281,22 @@ class A2AService:
             deadline=call.deadline,
         )
 
-    async def _wait_final(self, keys: TaskKeys, after: str) -> None:
-        deadline = time.monotonic() + self.settings.blocking_timeout_seconds
-        while (left := deadline - time.monotonic()) > 0:
-            entries = await self.events.read(keys, after, block_ms=max(1, int(left * 1000)))
-            for entry in entries:
-                after = entry.id
-                if entry.final:
+    async def _wait_final(
+        self, keys: TaskKeys, after: str, seconds: float, *, terminal: bool = False
+    ) -> None:
+        """Wait at most ``seconds`` for a final event after ``after`` (a terminal one when
+        ``terminal``); the caller then reads the snapshot, whatever happened."""
+        deadline = time.monotonic() + seconds
+        subscription = await self.hub.subscribe(keys, after)
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                entry = await subscription.next(left)
+                if entry is not None and entry.final and (not terminal or entry.terminal):
                     return
+        except Overflow:
+            return
+        finally:
+            await subscription.close()
 
     # -- tasks/* ------------------------------------------------------------------------
 
@@ -307,20 +319,9 @@ class A2AService:
             task = snapshot.task
             event = status_event(task.id, task.context_id, TaskState.CANCELED, None, True)
             await self.events.append_status(keys, -1, event)
-        with contextlib.suppress(TimeoutError):  # answer with the state as it is by then
-            await asyncio.wait_for(
-                self._wait_final_state(keys, snapshot.last_id), timeout=CANCEL_WAIT_SECONDS
-            )
+        await self._wait_final(keys, snapshot.last_id, CANCEL_WAIT_SECONDS, terminal=True)
         snapshot = await self._snapshot(call, params.id)
         return snapshot.task.dump()
-
-    async def _wait_final_state(self, keys: TaskKeys, after: str) -> None:
-        while True:
-            for entry in await self.events.read(keys, after, block_ms=500):
-                after = entry.id
-            snapshot = await self.events.snapshot(keys)
-            if snapshot is None or snapshot.state.terminal:
-                return
 
     async def resubscribe(self, call: Call, params: TaskIdParams) -> AsyncIterator[bytes]:
         """``tasks/resubscribe``: after ``Last-Event-ID``, exactly the events after it;

@@ -1,0 +1,212 @@
+"""The stream hub: one blocking Redis read per key bucket, fanned out to every subscriber.
+
+A gateway process must not hold one blocked Redis connection per SSE client (brief,
+decision 4). The hub runs at most one reader per bucket (``a2a:{b17}:…``); each reader
+issues ``XREAD BLOCK`` over the streams of its bucket that someone watches, which stays
+in one hash slot and so works on ElastiCache Serverless, and puts each entry, decoded
+once, on the bounded queue of every subscriber of that stream.
+
+Contract:
+
+* **Exactly once, in order.** A subscriber gets every entry after its position once.
+  A new subscriber of a stream the hub already follows reads the gap between its own
+  position and the hub's itself (``XRANGE``), so it catches up without holding others
+  back; entries the hub reads meanwhile wait in its queue and are deduplicated by id.
+* **No waiting for a block timeout.** Each bucket also watches a *wake* stream in the
+  same slot; subscribing to a stream the bucket did not follow appends to it, which
+  ends the current block so the next read includes the new stream.
+* **Backpressure.** A queue holds ``queue_size`` entries. A subscriber too slow to keep
+  up is marked overflowed and ends (with its resume position) instead of growing memory.
+* **Failures.** A reader whose read fails retries from the same positions with backoff.
+  Readers stop when their bucket has no subscriber left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import RedisError
+
+from a2a_gateway.eventlog import MAX_BLOCK_MS, Entry, entry_from, entry_key
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from a2a_gateway.keys import TaskKeys
+
+log = logging.getLogger(__name__)
+READ_COUNT = 500
+BACKOFF_START = 0.1
+BACKOFF_MAX = 2.0
+
+
+class Overflow(Exception):
+    """The subscriber fell ``queue_size`` entries behind and was cut loose."""
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One reader's view of one task stream. Iterate with ``next``; always ``close``."""
+
+    hub: StreamHub
+    keys: TaskKeys
+    last: str
+    queue: asyncio.Queue[Entry]
+    backlog: list[Entry] = field(default_factory=list)
+    overflowed: bool = False
+
+    async def next(self, within: float) -> Entry | None:
+        """The next entry, or None if none came ``within`` seconds."""
+        while True:
+            if self.backlog:
+                entry = self.backlog.pop(0)
+            else:
+                if self.overflowed and self.queue.empty():
+                    raise Overflow(self.last)
+                try:
+                    entry = await asyncio.wait_for(self.queue.get(), within)
+                except TimeoutError:
+                    return None
+            if entry_key(entry.id) > entry_key(self.last):
+                self.last = entry.id
+                return entry
+
+    def offer(self, entry: Entry) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(entry)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+    async def close(self) -> None:
+        self.hub.unsubscribe(self)
+
+
+class StreamHub:
+    """Follows the task streams that local subscribers watch; see the module docstring."""
+
+    def __init__(self, redis: Redis, *, block_ms: int = MAX_BLOCK_MS, queue_size: int = 1000):
+        self.redis = redis
+        self.block_ms = min(block_ms, MAX_BLOCK_MS)
+        self.queue_size = queue_size
+        self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
+        self._positions: dict[str, str] = {}
+        self._buckets: dict[str, set[str]] = defaultdict(set)  # wake key -> stream keys
+        self._readers: dict[str, asyncio.Task[None]] = {}
+        self._closed = False
+        self.reads = 0  # XREAD calls issued, for tests and the benchmark
+
+    @property
+    def subscriptions(self) -> int:
+        return sum(len(s) for s in self._subscribers.values())
+
+    @property
+    def readers(self) -> int:
+        return len(self._readers)
+
+    async def subscribe(self, keys: TaskKeys, after: str) -> Subscription:
+        """Entries of ``keys.events`` after ``after``, from now until ``close``."""
+        if self._closed:
+            raise RuntimeError("the hub is closed")
+        stream = keys.events
+        sub = Subscription(self, keys, after, asyncio.Queue(self.queue_size))
+        followed = self._positions.get(stream)
+        self._subscribers[stream].add(sub)
+        if followed is None:
+            self._positions[stream] = after
+            self._buckets[keys.wake].add(stream)
+            await self._ensure_reader(keys.wake)
+        elif entry_key(followed) > entry_key(after):
+            # Catch up on our own from the gap; the hub's newer entries queue meanwhile.
+            raw: Any = await self.redis.xrange(stream, min=f"({after}", max=followed)
+            sub.backlog = [entry_from(entry_id, data) for entry_id, data in raw]
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Forget ``sub``; a bucket left with no stream stops its reader at once (cancelling
+        the blocked read closes its connection, so nothing stays blocked on the server)."""
+        stream, wake = sub.keys.events, sub.keys.wake
+        subs = self._subscribers.get(stream)
+        if subs is None:
+            return
+        subs.discard(sub)
+        if subs:
+            return
+        del self._subscribers[stream]
+        self._positions.pop(stream, None)
+        bucket = self._buckets.get(wake)
+        if bucket is not None:
+            bucket.discard(stream)
+            if not bucket:
+                del self._buckets[wake]
+                reader = self._readers.pop(wake, None)
+                if reader is not None:
+                    reader.cancel()
+
+    async def _ensure_reader(self, wake: str) -> None:
+        reader = self._readers.get(wake)
+        if reader is None or reader.done():
+            self._readers[wake] = asyncio.create_task(self._read(wake), name=f"hub:{wake}")
+        else:
+            # End the bucket's current block so that its next read includes the new stream.
+            await self.redis.xadd(wake, {"w": "1"}, maxlen=16, approximate=True)
+
+    async def _read(self, wake: str) -> None:
+        """One bucket's reader: block on its watched streams until none is left."""
+        wake_at = await self._wake_position(wake)
+        backoff = BACKOFF_START
+        while self._buckets.get(wake):
+            streams: dict[Any, Any] = {s: self._positions[s] for s in self._buckets[wake]}
+            streams[wake] = wake_at
+            try:
+                self.reads += 1
+                response: Any = await self.redis.xread(
+                    streams, count=READ_COUNT, block=self.block_ms
+                )
+            except RedisError as err:
+                log.warning("hub read of %s failed (%s); retrying in %.1fs", wake, err, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+                continue
+            backoff = BACKOFF_START
+            for raw_stream, raw_entries in response or []:
+                stream = raw_stream.decode() if isinstance(raw_stream, bytes) else raw_stream
+                if stream == wake:
+                    wake_at = _text(raw_entries[-1][0])
+                    continue
+                self._dispatch(stream, [entry_from(i, d) for i, d in raw_entries])
+        if self._readers.get(wake) is asyncio.current_task():
+            del self._readers[wake]
+
+    async def _wake_position(self, wake: str) -> str:
+        last: Any = await self.redis.xrevrange(wake, count=1)
+        return _text(last[0][0]) if last else "0-0"
+
+    def _dispatch(self, stream: str, entries: list[Entry]) -> None:
+        if stream not in self._positions:
+            return  # nobody watches it any more
+        self._positions[stream] = entries[-1].id
+        for sub in list(self._subscribers.get(stream, ())):
+            for entry in entries:
+                sub.offer(entry)
+
+    async def close(self) -> None:
+        """Stop every reader (subscribers see no further entries)."""
+        self._closed = True
+        readers = list(self._readers.values())
+        for reader in readers:
+            reader.cancel()
+        for reader in readers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        self._readers.clear()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
