@@ -25,8 +25,36 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck sam-validate sam-build
 	$(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .run
+
+# --- SAM: its own venv, so aws-sam-cli's pins never touch the project's. No Docker needed:
+# every function and the layer use BuildMethod: makefile (manylinux wheels for the runtime).
+SAM_VENV    ?= .venv-sam
+SAM         := $(SAM_VENV)/bin/sam
+SAM_STAMP   := $(SAM_VENV)/.installed-stamp
+LAMBDA_ARCH ?= arm64
+SAM_ENV     := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
+
+.PHONY: sam-install sam-validate sam-build
+
+$(SAM_STAMP):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli>=1.150,<2'
+	@touch $(SAM_STAMP)
+
+sam-install: $(SAM_STAMP)
+
+sam-validate: $(SAM_STAMP) install
+	$(BIN)/cfn-lint template.yaml
+	$(SAM_ENV) $(SAM) validate --lint
+
+# The layer Makefile pip-installs with the project venv's pip (PYTHON) for LAMBDA_ARCH.
+sam-build: $(SAM_STAMP) install
+	$(SAM_ENV) LAMBDA_ARCH=$(LAMBDA_ARCH) PYTHON=$(CURDIR)/$(BIN)/python \
+		$(SAM) build --parallel --parameter-overrides Architecture=$(LAMBDA_ARCH)
+	@du -sh .aws-sam/build/GatewayFunction .aws-sam/build/PushSenderFunction .aws-sam/build/SharedLayer

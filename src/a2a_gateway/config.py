@@ -38,6 +38,7 @@ class Settings:
     max_stream_seconds: float = 0.0
     deadline_margin_seconds: float = 10.0
     max_streams: int = 10_000
+    subscriber_queue: int = 1000
     terminal_ttl_seconds: int = 24 * 3600
     documentation_url: str = ""
     provider_organization: str = "a2a-gateway"
@@ -59,6 +60,7 @@ class Settings:
         "max_stream_seconds": "A2A_MAX_STREAM_SECONDS",
         "deadline_margin_seconds": "A2A_DEADLINE_MARGIN_SECONDS",
         "max_streams": "A2A_MAX_STREAMS",
+        "subscriber_queue": "A2A_SUBSCRIBER_QUEUE",
         "terminal_ttl_seconds": "A2A_TERMINAL_TTL_SECONDS",
         "documentation_url": "A2A_DOCUMENTATION_URL",
         "provider_organization": "A2A_PROVIDER_ORGANIZATION",
@@ -93,6 +95,8 @@ class Settings:
             raise ConfigError("A2A_TASK_TTL_SECONDS must be positive")
         if self.terminal_ttl_seconds <= 0:
             raise ConfigError("A2A_TERMINAL_TTL_SECONDS must be positive")
+        if self.subscriber_queue < 1:
+            raise ConfigError("A2A_SUBSCRIBER_QUEUE must be at least 1")
         if self.max_streams < 1:
             raise ConfigError("A2A_MAX_STREAMS must be at least 1")
         if self.max_stream_seconds < 0 or self.deadline_margin_seconds < 0:

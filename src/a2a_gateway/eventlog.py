@@ -15,6 +15,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ResponseError
 
 from a2a_gateway.keys import TaskKeys
@@ -96,12 +98,15 @@ def _dumps(obj: Any) -> str:
 
 
 def connect(url: str) -> Redis:
-    """A Redis client whose socket timeout outlasts every blocking read we issue."""
+    """A Redis client whose socket timeout outlasts every blocking read we issue, and which
+    rides out a failover or restart of a few seconds: connection errors and timeouts are
+    retried with jittered backoff (safe: every write is idempotent by sequence number)."""
     return Redis.from_url(
         url,
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         socket_connect_timeout=5.0,
         health_check_interval=30,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=10),
     )
 
 
@@ -260,25 +265,30 @@ class EventLog:
         return [entry_from(entry_id, data) for entry_id, data in entries]
 
     async def trimmed_after(self, keys: TaskKeys, after_id: str) -> bool:
-        """Whether events after ``after_id`` may be gone (trimmed, deleted or expired), so
-        that a lossless resume from there is impossible and the reader must start from the
-        snapshot. Conservative: an id older than the oldest retained entry counts as lost
-        unless that entry is the task's very first event."""
-        try:
-            info = await self.redis.xinfo_stream(keys.events)
-        except ResponseError as exc:  # the stream itself has expired
-            if "no such key" in str(exc).lower():
-                return True
-            raise
-        deleted = _text(info.get("max-deleted-entry-id") or "0-0")
-        if entry_key(deleted) > entry_key(after_id):
+        """Whether events after ``after_id`` may be gone; see ``trimmed_after``."""
+        return await trimmed_after(self.redis, keys.events, after_id)
+
+
+async def trimmed_after(redis: Redis, stream: str, after_id: str) -> bool:
+    """Whether entries after ``after_id`` may be gone (trimmed, deleted or expired), so that
+    a lossless read from there is impossible and the reader must start from the snapshot.
+    Conservative: an id older than the oldest retained entry counts as lost unless that
+    entry is the task's very first event."""
+    try:
+        info = await redis.xinfo_stream(stream)
+    except ResponseError as exc:  # the stream itself has expired
+        if "no such key" in str(exc).lower():
             return True
-        first = info.get("first-entry")
-        if not first:
-            return False
-        first_id, fields = first
-        first_seq = int(_text(fields.get(b"seq", fields.get("seq", b"0"))))
-        return entry_key(_text(first_id)) > entry_key(after_id) and first_seq != 0
+        raise
+    deleted = _text(info.get("max-deleted-entry-id") or "0-0")
+    if entry_key(deleted) > entry_key(after_id):
+        return True
+    first = info.get("first-entry")
+    if not first:
+        return False
+    first_id, fields = first
+    first_seq = int(_text(fields.get(b"seq", fields.get("seq", b"0"))))
+    return entry_key(_text(first_id)) > entry_key(after_id) and first_seq != 0
 
 
 def fold_artifacts(chunks: Any) -> list[dict[str, Any]]:

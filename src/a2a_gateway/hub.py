@@ -9,14 +9,18 @@ once, on the bounded queue of every subscriber of that stream.
 Contract:
 
 * **Exactly once, in order.** A subscriber gets every entry after its position once.
-  A new subscriber of a stream the hub already follows reads the gap between its own
-  position and the hub's itself (``XRANGE``), so it catches up without holding others
-  back; entries the hub reads meanwhile wait in its queue and are deduplicated by id.
+  It first catches up on its own, paging through the stream with ``XRANGE`` from its
+  position (so a late or resuming subscriber holds nobody back and a backlog never
+  crowds its queue); when a page comes back short it is live, and takes entries from
+  its queue, which the hub has filled since it subscribed (duplicates dropped by id).
 * **No waiting for a block timeout.** Each bucket also watches a *wake* stream in the
   same slot; subscribing to a stream the bucket did not follow appends to it, which
   ends the current block so the next read includes the new stream.
-* **Backpressure.** A queue holds ``queue_size`` entries. A subscriber too slow to keep
-  up is marked overflowed and ends (with its resume position) instead of growing memory.
+* **Backpressure.** A queue holds ``queue_size`` live entries. A subscriber too slow to
+  keep up overflows it and falls back to paging from its own position, so memory stays
+  bounded (one queue, one page) and nothing is lost. Only if the entries after its
+  position have been trimmed away does it end (``Overflow``, with its resume position):
+  the client resumes from there and gets the task snapshot.
 * **Failures.** A reader whose read fails retries from the same positions with backoff.
   Readers stop when their bucket has no subscriber left.
 """
@@ -32,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
-from a2a_gateway.eventlog import MAX_BLOCK_MS, Entry, entry_from, entry_key
+from a2a_gateway.eventlog import MAX_BLOCK_MS, Entry, entry_from, entry_key, trimmed_after
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -41,12 +45,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 READ_COUNT = 500
+PAGE_SIZE = 200
 BACKOFF_START = 0.1
 BACKOFF_MAX = 2.0
 
 
 class Overflow(Exception):
-    """The subscriber fell ``queue_size`` entries behind and was cut loose."""
+    """The subscriber fell so far behind that the stream no longer holds its position."""
 
 
 @dataclass(eq=False)
@@ -59,15 +64,20 @@ class Subscription:
     queue: asyncio.Queue[Entry]
     backlog: list[Entry] = field(default_factory=list)
     overflowed: bool = False
+    paging: bool = True
 
     async def next(self, within: float) -> Entry | None:
         """The next entry, or None if none came ``within`` seconds."""
         while True:
             if self.backlog:
                 entry = self.backlog.pop(0)
+            elif self.paging:
+                await self._page()
+                continue
+            elif self.overflowed:
+                self.paging = True  # the queue dropped entries: read them from Redis
+                continue
             else:
-                if self.overflowed and self.queue.empty():
-                    raise Overflow(self.last)
                 try:
                     entry = await asyncio.wait_for(self.queue.get(), within)
                 except TimeoutError:
@@ -75,6 +85,19 @@ class Subscription:
             if entry_key(entry.id) > entry_key(self.last):
                 self.last = entry.id
                 return entry
+
+    async def _page(self) -> None:
+        """Read the next page from Redis. The queue is emptied first: the page covers all
+        it held, so only what arrives after this read counts against its bound."""
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.overflowed = False
+        redis, stream = self.hub.redis, self.keys.events
+        raw: Any = await redis.xrange(stream, min=f"({self.last}", count=PAGE_SIZE)
+        if raw and await trimmed_after(redis, stream, self.last):
+            raise Overflow(self.last)
+        self.backlog = [entry_from(entry_id, data) for entry_id, data in raw]
+        self.paging = len(raw) == PAGE_SIZE
 
     def offer(self, entry: Entry) -> None:
         if self.overflowed:
@@ -116,16 +139,11 @@ class StreamHub:
             raise RuntimeError("the hub is closed")
         stream = keys.events
         sub = Subscription(self, keys, after, asyncio.Queue(self.queue_size))
-        followed = self._positions.get(stream)
         self._subscribers[stream].add(sub)
-        if followed is None:
+        if stream not in self._positions:
             self._positions[stream] = after
             self._buckets[keys.wake].add(stream)
             await self._ensure_reader(keys.wake)
-        elif entry_key(followed) > entry_key(after):
-            # Catch up on our own from the gap; the hub's newer entries queue meanwhile.
-            raw: Any = await self.redis.xrange(stream, min=f"({after}", max=followed)
-            sub.backlog = [entry_from(entry_id, data) for entry_id, data in raw]
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:

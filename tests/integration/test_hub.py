@@ -134,18 +134,42 @@ async def test_new_stream_in_a_busy_bucket_does_not_wait_for_the_block(
         await hub.close()
 
 
-async def test_slow_subscriber_overflows_instead_of_growing(log: EventLog, redis: Redis) -> None:
+async def test_slow_subscriber_is_paged_with_bounded_memory_and_loses_nothing(
+    log: EventLog, redis: Redis
+) -> None:
     hub = StreamHub(redis, block_ms=1000, queue_size=3)
     try:
         keys, after = await new_task(log)
         slow = await hub.subscribe(keys, after)
-        ids = [await publish(log, keys, seq) for seq in range(1, 11)]
+        backlog = [await publish(log, keys, seq) for seq in range(1, 11)]
         await asyncio.sleep(0.3)
+        assert slow.queue.qsize() <= 3, "memory stays bounded while the reader is away"
+        assert await drain(slow, 10) == backlog
+        assert not slow.paging, "caught up: live from the queue now"
+        # A burst beyond the queue while the reader is away overflows it; the reader
+        # falls back to paging from its position and still gets every entry once.
+        live = [await publish(log, keys, seq) for seq in range(11, 31)]
+        await asyncio.sleep(0.3)
+        assert slow.overflowed
         assert slow.queue.qsize() <= 3
-        assert await drain(slow, 3) == ids[:3]
+        assert await drain(slow, 20) == live
+        await slow.close()
+    finally:
+        await hub.close()
+
+
+async def test_subscriber_whose_position_was_trimmed_is_cut_with_it(
+    log: EventLog, redis: Redis
+) -> None:
+    hub = StreamHub(redis, block_ms=1000, queue_size=3)
+    try:
+        keys, _ = await new_task(log)
+        ids = [await publish(log, keys, seq) for seq in range(1, 21)]
+        slow = await hub.subscribe(keys, ids[1])
+        await redis.xtrim(keys.events, minid=ids[10], approximate=False)
         with pytest.raises(Overflow):
             await slow.next(1)
-        assert slow.last == ids[2], "the resume position is the last entry delivered"
+        assert slow.last == ids[1], "the client resumes from here and gets the snapshot"
         await slow.close()
     finally:
         await hub.close()

@@ -55,11 +55,11 @@ def test_gateway_function_streams_through_the_web_adapter(resources: dict[str, A
     props = gateway["Properties"]
     assert props["FunctionUrlConfig"]["InvokeMode"] == "RESPONSE_STREAM"
     assert props["Handler"] == "run.sh"
-    assert props["Timeout"] == 900
+    assert props["Timeout"] == {"Fn::FindInMap": ["Gateway", "Settings", "TimeoutSeconds"]}
     env = props["Environment"]["Variables"]
     assert env["AWS_LWA_INVOKE_MODE"] == "response_stream"
     assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
-    for name in ("REDIS_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "PORT"):
+    for name in ("REDIS_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "PORT", "A2A_BUCKETS"):
         assert name in env
     assert gateway["Metadata"]["BuildMethod"] == "makefile"
     assert {"Ref": "SharedLayer"} in props["Layers"]
@@ -85,7 +85,9 @@ def test_shared_layer_is_built_by_makefile(resources: dict[str, Any]) -> None:
 def test_gateway_build_files_exist() -> None:
     run_sh = ROOT / "functions" / "gateway" / "run.sh"
     assert run_sh.stat().st_mode & 0o111, "run.sh must be executable"
-    assert "a2a_gateway.gateway.app:create_app" in run_sh.read_text(encoding="utf-8")
+    text = run_sh.read_text(encoding="utf-8")
+    assert "a2a_gateway.gateway.app:create_app" in text
+    assert "${A2A_LAYER_DIR:-/opt}" in text
     makefile = ROOT / "functions" / "gateway" / "Makefile"
     assert "build-GatewayFunction:" in makefile.read_text(encoding="utf-8")
 
@@ -102,7 +104,9 @@ def test_push_state_machine_is_express(resources: dict[str, Any]) -> None:
 
 def test_outputs(template: dict[str, Any]) -> None:
     outputs = template["Outputs"]
-    assert {"GatewayFunctionUrl", "AgentCardUrl", "PushStateMachineArn"} <= set(outputs)
+    assert {"GatewayFunctionUrl", "AgentCardUrl", "PushStateMachineArn", "CacheEndpoint"} <= set(
+        outputs
+    )
     assert outputs["AgentCardUrl"]["Value"] == {
         "Fn::Sub": "${GatewayFunctionUrl.FunctionUrl}.well-known/agent.json"
     }
@@ -114,7 +118,7 @@ def test_push_definition_retries_then_dead_letters(template: dict[str, Any]) -> 
     send = states[definition["StartAt"]]
     assert send["Type"] == "Task"
     assert send["Retry"], "the send step must retry"
-    assert all(r["BackoffRate"] > 1 for r in send["Retry"])
+    assert all(r["BackoffRate"] > 1 for r in send["Retry"] if r["MaxAttempts"] > 0)
     assert send["Catch"], "the send step must catch its final failure"
     dead_letter = states[send["Catch"][0]["Next"]]
     assert dead_letter["Resource"] == "arn:aws:states:::sqs:sendMessage"
@@ -126,3 +130,209 @@ def test_push_definition_retries_then_dead_letters(template: dict[str, Any]) -> 
     for name in substitutions:
         assert "${" + name + "}" in text
     assert text.count("${") == len(substitutions)
+
+
+# --------------------------------------------------------------------------- production shape
+
+# Statements that must use "*" (or a wildcard) in Resource, with the reason. Keyed by
+# (resource logical id, statement Sid); any other wildcard fails the IAM test below.
+WILDCARD_RESOURCES = {
+    # Step Functions log delivery actions support no resource-level permissions.
+    ("PushStateMachine", "LogDelivery"),
+    # ecr:GetAuthorizationToken supports no resource-level permissions.
+    ("WorkerExecutionRole", "EcrAuth"),
+    # The repositories of the image's own registry: CloudFormation cannot cut the
+    # repository path out of WorkerImageUri, so account and region are as narrow as it gets.
+    ("WorkerExecutionRole", "EcrPull"),
+}
+
+
+def statements(resources: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every IAM statement written in the template (inline policies of roles and functions)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    def walk(owner: str, node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Statement" and isinstance(value, list):
+                    found.extend((owner, s) for s in value if isinstance(s, dict))
+                else:
+                    walk(owner, value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(owner, item)
+
+    for name, resource in resources.items():
+        walk(name, resource.get("Properties", {}))
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_no_wildcards_where_a_narrower_grant_exists(resources: dict[str, Any]) -> None:
+    found = statements(resources)
+    assert len(found) >= 8, "the walk must see the template's policies"
+    used_exceptions = set()
+    for owner, statement in found:
+        assert statement.get("Effect") == "Allow", (owner, statement)
+        for action in as_list(statement.get("Action", [])):
+            assert "*" not in json.dumps(action), f"{owner}: wildcard action {action}"
+        if "Principal" in statement:  # trust policies name services, not resources
+            assert statement["Action"] == "sts:AssumeRole"
+            continue
+        for resource in as_list(statement["Resource"]):
+            if "*" in json.dumps(resource):
+                key = (owner, statement.get("Sid"))
+                assert key in WILDCARD_RESOURCES, f"{owner}: wildcard resource {resource}"
+                used_exceptions.add(key)
+    assert used_exceptions == WILDCARD_RESOURCES, "remove exceptions that are no longer needed"
+
+
+def test_worker_may_start_exactly_the_push_state_machine(resources: dict[str, Any]) -> None:
+    task_role = resources["WorkerTaskRole"]["Properties"]
+    granted = [s for _, s in statements({"WorkerTaskRole": {"Properties": task_role}})]
+    grants = [s for s in granted if "Principal" not in s]
+    assert grants == [
+        {
+            "Sid": "StartPushDelivery",
+            "Effect": "Allow",
+            "Action": "states:StartExecution",
+            "Resource": {"Ref": "PushStateMachine"},
+        }
+    ]
+    assert task_role.get("ManagedPolicyArns") is None
+
+
+def test_streaming_function_url_with_cors(resources: dict[str, Any]) -> None:
+    url = resources["GatewayFunction"]["Properties"]["FunctionUrlConfig"]
+    assert url["InvokeMode"] == "RESPONSE_STREAM"
+    assert url["AuthType"] == {"Ref": "FunctionUrlAuthType"}
+    assert url["Cors"]["AllowOrigins"] == {"Ref": "CorsAllowedOrigins"}
+    assert "last-event-id" in url["Cors"]["AllowHeaders"]
+
+
+def test_web_adapter_layer_is_region_agnostic(template: dict[str, Any]) -> None:
+    layers = template["Resources"]["GatewayFunction"]["Properties"]["Layers"]
+    sub = layers[0]["Fn::Sub"]
+    assert sub[0].startswith("arn:${AWS::Partition}:lambda:${AWS::Region}:${Account}:layer:")
+    assert sub[1]["Account"] == {"Fn::FindInMap": ["LambdaWebAdapter", "Layer", "Account"]}
+    assert "LambdaWebAdapter" in template["Mappings"]
+
+
+def test_gateway_in_the_vpc_and_sender_outside(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    vpc = resources["GatewayFunction"]["Properties"]["VpcConfig"]
+    assert vpc["SecurityGroupIds"] == [{"Ref": "GatewaySecurityGroup"}]
+    assert vpc["SubnetIds"]["Fn::If"][0] == "CreateVpc"
+    assert "VpcConfig" not in resources["PushSenderFunction"]["Properties"]
+    assert "VpcConfig" not in template["Globals"]["Function"]
+
+
+def test_every_log_group_has_a_retention(resources: dict[str, Any]) -> None:
+    groups = {n: r for n, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+    assert len(groups) >= 4
+    for name, group in groups.items():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+    # Every function logs to one of them (not to an implicit group without retention).
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            target = resource["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+            assert target in groups, name
+    container = resources["WorkerTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    assert container["LogConfiguration"]["Options"]["awslogs-group"]["Ref"] in groups
+
+
+def test_state_machine_retries_then_dead_letters_to_sqs(resources: dict[str, Any]) -> None:
+    props = resources["PushStateMachine"]["Properties"]
+    assert props["Logging"]["Level"] in ("ERROR", "ALL")
+    assert props["DefinitionSubstitutions"]["DeadLetterQueueUrl"] == {"Ref": "PushDeadLetterQueue"}
+    definition = json.loads(PUSH_ASL.read_text(encoding="utf-8"))
+    send = definition["States"][definition["StartAt"]]
+    retries = send["Retry"]
+    assert retries[0] == {"ErrorEquals": ["PushRejected"], "MaxAttempts": 0}
+    assert retries[-1]["ErrorEquals"] == ["States.ALL"]
+    assert all(r["BackoffRate"] >= 2 for r in retries[1:])
+    catch = send["Catch"]
+    assert catch[0]["ErrorEquals"] == ["States.ALL"]
+    dead_letter = definition["States"][catch[0]["Next"]]
+    assert dead_letter["Parameters"]["QueueUrl"] == "${DeadLetterQueueUrl}"
+
+
+def test_cache_is_reachable_only_from_gateway_and_worker(resources: dict[str, Any]) -> None:
+    cache = resources["Cache"]["Properties"]
+    assert cache["Engine"] == "valkey"
+    assert cache["SecurityGroupIds"] == [{"Ref": "CacheSecurityGroup"}]
+    assert cache["UserGroupId"] == {"Ref": "CacheUserGroup"}
+    assert "SecurityGroupIngress" not in resources["CacheSecurityGroup"]["Properties"]
+    sources = set()
+    for name, resource in resources.items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::EC2::SecurityGroupIngress" and props["GroupId"] == {
+            "Ref": "CacheSecurityGroup"
+        }:
+            assert set(props) & {"CidrIp", "CidrIpv6", "SourcePrefixListId"} == set(), name
+            sources.add(props["SourceSecurityGroupId"]["Ref"])
+    assert sources == {"GatewaySecurityGroup", "WorkerSecurityGroup"}
+    # Nothing may connect to the gateway or the worker.
+    for name in ("GatewaySecurityGroup", "WorkerSecurityGroup"):
+        assert "SecurityGroupIngress" not in resources[name]["Properties"]
+        assert not [
+            r
+            for r in resources.values()
+            if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+            and r["Properties"]["GroupId"] == {"Ref": name}
+        ]
+
+
+def test_both_sides_connect_with_tls_and_secrets(resources: dict[str, Any]) -> None:
+    env = resources["GatewayFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["REDIS_URL"]["Fn::Sub"][0].startswith("rediss://")
+    assert env["REDIS_PASSWORD_SECRET_ARN"] == {"Ref": "CacheUserSecret"}
+    container = resources["WorkerTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    worker_env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert worker_env["REDIS_URL"] == env["REDIS_URL"]
+    assert worker_env["A2A_BUCKETS"] == env["A2A_BUCKETS"]
+    assert container["Secrets"][0]["Name"] == "REDIS_PASSWORD"
+    # Only secret ARNs reach the function configuration, never a value or a resolve.
+    assert "REDIS_PASSWORD" not in env and "TEMPORAL_API_KEY" not in env
+    assert "{{resolve:" not in json.dumps(env)
+
+
+def test_worker_service_is_private_and_scales(resources: dict[str, Any]) -> None:
+    service = resources["WorkerService"]["Properties"]
+    network = service["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["AssignPublicIp"] == "DISABLED"
+    assert network["SecurityGroups"] == [{"Ref": "WorkerSecurityGroup"}]
+    assert service["DeploymentConfiguration"]["DeploymentCircuitBreaker"]["Rollback"] is True
+    task = resources["WorkerTaskDefinition"]["Properties"]
+    assert task["RequiresCompatibilities"] == ["FARGATE"]
+    container = task["ContainerDefinitions"][0]
+    assert container["HealthCheck"]["Command"][0] == "CMD"
+    assert container["User"] != "0" and container["ReadonlyRootFilesystem"] is True
+    target = resources["WorkerScalableTarget"]["Properties"]
+    assert target["MinCapacity"] == {"Ref": "WorkerMinCount"}
+    assert (
+        resources["WorkerCpuScalingPolicy"]["Properties"]["PolicyType"] == "TargetTrackingScaling"
+    )
+
+
+def test_alarms_cover_the_failure_modes(resources: dict[str, Any]) -> None:
+    metrics = {
+        (r["Properties"]["Namespace"], r["Properties"]["MetricName"])
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert metrics >= {
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/Lambda", "Duration"),
+        ("ECS/ContainerInsights", "RunningTaskCount"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    }
+    timeout_ms = 900 * 1000
+    threshold = resources["GatewayDurationNearTimeoutAlarm"]["Properties"]["Threshold"]
+    margin = 30  # StreamDeadlineMarginSeconds default: streams end at 870 s by design
+    assert (900 - margin) * 1000 < threshold < timeout_ms
+    assert resources["Dashboard"]["Type"] == "AWS::CloudWatch::Dashboard"

@@ -315,7 +315,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task_runner = runner or await TemporalRunner.connect(settings)
-        hub = StreamHub(events.redis)
+        hub = StreamHub(events.redis, queue_size=settings.subscriber_queue)
         service = A2AService(events, hub, task_runner, settings)
         holder["gateway"] = Gateway(settings, routing, service)
         try:

@@ -3,10 +3,11 @@
 Contract: yields every entry after ``after`` exactly once and in order, as an SSE event
 whose id is the entry id, and stops after the first final entry. While idle it yields a
 keep-alive comment every ``heartbeat`` seconds. Entries come from the process's
-``StreamHub``, which owns the Redis reads (and retries them). At the deadline, or when the
-client reads too slowly to keep up, it ends with a frame that carries the last id and a
+``StreamHub``, which owns the Redis reads (and retries them) and serves a slow client from
+Redis at its own pace. At the deadline, or when a client fell so far behind that the
+stream no longer holds its position, it ends with a frame that carries the last id and a
 ``retry:`` hint, so the client resumes with ``tasks/resubscribe`` and ``Last-Event-ID``
-exactly where it stopped.
+(which starts from the task snapshot when events were trimmed).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ async def follow(
             try:
                 entry = await subscription.next(max(wait, 0.0))
             except Overflow:
-                yield resume_frame(subscription.last, "client too slow, stream cut")
+                yield resume_frame(subscription.last, "client too far behind, stream cut")
                 return
             if entry is None:
                 if time.monotonic() - quiet_since >= heartbeat * 0.99:
