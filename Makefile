@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install dev test lint typecheck unit clean
+.PHONY: install dev test lint typecheck unit clean soak
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -27,6 +27,10 @@ typecheck: install
 
 test: lint typecheck sam-validate sam-build
 	$(BIN)/pytest
+
+# Fault injection, ten times over (seeded; A2A_FAULT_SEED reproduces a run).
+soak: install
+	A2A_FAULT_RUNS=$${A2A_FAULT_RUNS:-10} $(BIN)/pytest tests/e2e/test_reliability.py -p no:cacheprovider -o timeout=1800
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .run

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from temporalio.client import Client
+
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
@@ -25,6 +27,8 @@ class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
+    temporal_api_key: str = ""
+    temporal_tls: bool = False
     routes_file: str = ""
     public_url: str = ""
     buckets: int = 64
@@ -47,6 +51,8 @@ class Settings:
         "redis_url": "REDIS_URL",
         "temporal_address": "TEMPORAL_ADDRESS",
         "temporal_namespace": "TEMPORAL_NAMESPACE",
+        "temporal_api_key": "TEMPORAL_API_KEY",
+        "temporal_tls": "TEMPORAL_TLS",
         "routes_file": "A2A_ROUTES_FILE",
         "public_url": "A2A_PUBLIC_URL",
         "buckets": "A2A_BUCKETS",
@@ -120,3 +126,17 @@ def _parse(name: str, raw: str, kind: Any) -> Any:
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a valid {kind_name}") from None
     return raw
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    """A Temporal client for the settings: plain locally; with an API key (Temporal Cloud)
+    TLS is always on."""
+    from temporalio.client import Client  # noqa: PLC0415 - keeps config importable alone
+
+    api_key = settings.temporal_api_key or None
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        api_key=api_key,
+        tls=settings.temporal_tls or api_key is not None,
+    )

@@ -93,3 +93,12 @@ def test_override_is_validated_too() -> None:
 def test_config_error_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="A2A_BUCKETS"):
         Settings.from_env({"A2A_BUCKETS": "0"})
+
+
+def test_temporal_cloud_settings_are_read() -> None:
+    from a2a_gateway.config import Settings
+
+    settings = Settings.from_env({"TEMPORAL_API_KEY": "k", "TEMPORAL_TLS": "false"})
+    assert settings.temporal_api_key == "k"
+    assert settings.temporal_tls is False
+    assert Settings.from_env({"TEMPORAL_TLS": "yes"}).temporal_tls is True

@@ -9,15 +9,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from a2a_gateway.config import connect_temporal
 from a2a_gateway.keys import workflow_id
 from a2a_gateway.worker.inputs import QUERY_TASK, SIGNAL_MESSAGE, WORKFLOW_NAME, TaskInput
 
 if TYPE_CHECKING:
+    from temporalio.client import Client, WorkflowHandle
+
     from a2a_gateway.config import Settings
 
 QUERY_TIMEOUT = timedelta(seconds=5)
@@ -45,10 +47,7 @@ class TemporalRunner:
 
     @classmethod
     async def connect(cls, settings: Settings) -> TemporalRunner:
-        client = await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace
-        )
-        return cls(client)
+        return cls(await connect_temporal(settings))
 
     def _handle(self, principal: str, task_id: str) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(workflow_id(principal, task_id))

@@ -14,10 +14,9 @@ import os
 import signal
 from datetime import timedelta
 
-from temporalio.client import Client
 from temporalio.worker import Worker
 
-from a2a_gateway.config import Settings
+from a2a_gateway.config import Settings, connect_temporal
 from a2a_gateway.eventlog import EventLog
 from a2a_gateway.routing import Routing
 from a2a_gateway.worker.activities import TaskActivities
@@ -31,7 +30,7 @@ async def run_worker(settings: Settings, queues: set[str] | None = None) -> None
     routing = Routing.load(settings.routes_file)
     served = queues or routing.task_queues
     events = EventLog.from_settings(settings)
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    client = await connect_temporal(settings)
     workers = []
     for queue in sorted(served):
         agents = {r.name: r.load() for r in routing.routes.values() if r.task_queue == queue}
