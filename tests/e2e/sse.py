@@ -92,3 +92,12 @@ def kinds(stream: list[Frame]) -> list[str]:
         else:
             out.append(result["kind"])
     return out
+
+
+def step_texts(results: list[dict[str, Any]]) -> list[str]:
+    """The texts of the status messages among ``results`` (e.g. 'step 2/5'), in order."""
+    return [
+        r["status"]["message"]["parts"][0]["text"]
+        for r in results
+        if r["kind"] == "status-update" and "message" in r["status"]
+    ]

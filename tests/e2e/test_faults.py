@@ -10,7 +10,7 @@ import httpx
 
 from a2a_gateway.devstack import Managed, free_port, valkey_binary
 from tests.conftest import GATEWAY_ENV
-from tests.e2e.sse import Frame, frames, kinds, message, rpc
+from tests.e2e.sse import Frame, frames, kinds, message, rpc, step_texts
 from tests.e2e.test_worker_restart import routes_file
 
 if TYPE_CHECKING:
@@ -69,11 +69,7 @@ async def test_cache_restart_mid_stream_loses_and_repeats_nothing(
 
     assert "keep-alive" in comments, "the stream stayed open through the outage"
     assert kinds(received)[-1] == "status:completed"
-    steps = [
-        f.result["status"]["message"]["parts"][0]["text"]
-        for f in received
-        if f.result["kind"] == "status-update" and "message" in f.result["status"]
-    ]
+    steps = step_texts([f.result for f in received])
     assert steps == [f"step {i}/6" for i in range(1, 7)]
     ids = [f.id for f in received]
     assert len(ids) == len(set(ids))
@@ -121,10 +117,6 @@ async def test_gateway_killed_mid_stream_another_instance_resumes(
     assert cut >= 3
     whole = received + resumed
     assert kinds(whole)[-1] == "status:completed"
-    steps = [
-        f.result["status"]["message"]["parts"][0]["text"]
-        for f in whole
-        if f.result["kind"] == "status-update" and "message" in f.result["status"]
-    ]
+    steps = step_texts([f.result for f in whole])
     assert steps == [f"step {i}/5" for i in range(1, 6)]
     assert len({f.id for f in whole}) == len(whole)

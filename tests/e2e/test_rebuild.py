@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.e2e.sse import Frame, events, frames, kinds, message, rpc
+from tests.e2e.sse import Frame, events, frames, kinds, message, rpc, step_texts
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -62,11 +62,7 @@ async def test_stream_survives_losing_the_task_mid_turn(
     after = received[lost_at:]
     assert after[0].result["kind"] == "task", "the restored task comes first"
     assert after[0].result["status"]["state"] == "working"
-    steps = [
-        f.result["status"]["message"]["parts"][0]["text"]
-        for f in received
-        if f.result["kind"] == "status-update" and "message" in f.result["status"]
-    ]
+    steps = step_texts([f.result for f in received])
     assert steps == [f"step {i}/5" for i in range(1, 6)]
     assert kinds(received)[-1] == "status:completed"
 

@@ -12,9 +12,6 @@ import base64
 import uuid
 from typing import TYPE_CHECKING, Any
 
-import httpx
-import pytest
-from a2a.client import A2ACardResolver, A2AClient
 from a2a.types import (
     DataPart,
     DeleteTaskPushNotificationConfigParams,
@@ -50,19 +47,11 @@ from a2a.types import (
     TextPart,
 )
 
+from tests.e2e.conftest import sdk_client
+
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as client:
-        yield client
-
-
-async def sdk_client(http: httpx.AsyncClient, base_url: str) -> A2AClient:
-    card = await A2ACardResolver(http, base_url=base_url).get_agent_card()
-    return A2AClient(httpx_client=http, agent_card=card)
+    import httpx
+    from a2a.client import A2AClient
 
 
 def send_request(*parts: Any, **config: Any) -> SendMessageRequest:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.e2e.sse import Frame, events, frames, kinds, message, rpc
+from tests.e2e.sse import Frame, events, frames, kinds, message, rpc, step_texts
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -103,11 +103,7 @@ async def test_progress_reports_each_step_with_heartbeats(
         "artifact-update",
         "status:completed",
     ]
-    texts = [
-        f.result["status"]["message"]["parts"][0]["text"]
-        for f in data
-        if f.result["kind"] == "status-update" and "message" in f.result["status"]
-    ]
+    texts = step_texts([f.result for f in data])
     assert texts == ["step 1/3", "step 2/3", "step 3/3"]
     # Steps are 0.7 s apart and the gateway's heartbeat is 0.5 s: idle gaps get comments.
     assert any(f.comment == "keep-alive" for f in received)

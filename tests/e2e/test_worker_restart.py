@@ -12,7 +12,7 @@ import httpx
 from a2a_gateway.devstack import free_port
 from a2a_gateway.routing import builtin
 from tests.conftest import GATEWAY_ENV
-from tests.e2e.sse import Frame, frames, kinds, message, rpc
+from tests.e2e.sse import Frame, frames, kinds, message, rpc, step_texts
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -63,11 +63,7 @@ async def test_worker_killed_mid_task_task_completes_without_duplicates(
 
     assert first_worker.process is not None and first_worker.process.returncode == -9
     assert kinds(received)[-1] == "status:completed"
-    steps = [
-        f.result["status"]["message"]["parts"][0]["text"]
-        for f in received
-        if f.result["kind"] == "status-update" and "message" in f.result["status"]
-    ]
+    steps = step_texts([f.result for f in received])
     assert steps == [f"step {i}/6" for i in range(1, 7)]
     ids = [f.id for f in received]
     assert len(ids) == len(set(ids))

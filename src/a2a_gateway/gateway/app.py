@@ -291,10 +291,12 @@ class Gateway:
             async for frame in frames:
                 yield frame
         finally:
-            self.active_streams -= 1
-            aclose = getattr(frames, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            try:
+                aclose = getattr(frames, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            finally:
+                self.active_streams -= 1
 
 
 async def _one(answer: dict[str, Any]) -> AsyncIterator[bytes]:
