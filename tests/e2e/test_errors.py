@@ -13,6 +13,8 @@ from tests.e2e.sse import events, message, rpc
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from redis.asyncio import Redis
+
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
@@ -203,3 +205,21 @@ async def test_notification_gets_no_body(client: httpx.AsyncClient, gateway_url:
     response = await client.post(gateway_url, json=body)
     assert response.status_code == 204
     assert response.content == b""
+
+
+async def test_a_stored_task_that_is_not_a_valid_task_is_invalid_agent_response(
+    client: httpx.AsyncClient, gateway_url: str, redis: Redis
+) -> None:
+    task = (await client.post(gateway_url, json=rpc("message/send", message("x")))).json()["result"]
+    (key,) = await redis.keys(f"a2a:*:task:anonymous:{task['id']}")
+    await redis.hset(key, "status", '{"state": "exploded"}')  # what a buggy agent could leave
+    answer = (await client.post(gateway_url, json=rpc("tasks/get", {"id": task["id"]}, 3))).json()
+    assert answer == {
+        "jsonrpc": "2.0",
+        "id": 3,
+        "error": {
+            "code": -32006,
+            "message": "Invalid agent response",
+            "data": {"taskId": task["id"]},
+        },
+    }
