@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install dev test lint typecheck unit clean soak
+.PHONY: install dev test lint typecheck unit clean soak bench
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -31,6 +31,19 @@ test: lint typecheck sam-validate sam-build
 # Fault injection, ten times over (seeded; A2A_FAULT_SEED reproduces a run).
 soak: install
 	A2A_FAULT_RUNS=$${A2A_FAULT_RUNS:-10} $(BIN)/pytest tests/e2e/test_reliability.py -p no:cacheprovider -o timeout=1800
+
+# Stream benchmark (docs/performance.md): ours vs a bare SSE floor vs the a2a-sdk peer, in
+# one run. uvloop/httptools/hiredis (the `fast` extra) go to FAST_PATH, apart from .venv,
+# so the same run also measures our gateway with them ("ours-fast"). BENCH_ARGS=--quick.
+FAST_PATH  ?= .run/fastpath
+BENCH_ARGS ?=
+
+$(FAST_PATH)/.stamp: pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade --target $(FAST_PATH) 'uvloop>=0.19' 'httptools>=0.6' 'hiredis>=3'
+	@touch $@
+
+bench: install $(FAST_PATH)/.stamp
+	$(BIN)/a2a-gateway bench --fast-path $(FAST_PATH) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .run

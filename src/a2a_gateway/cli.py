@@ -102,10 +102,16 @@ def dev() -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["bench"]:  # its own options: a2a-gateway bench --help
+        from a2a_gateway.bench import main as bench_main  # noqa: PLC0415 - heavy
+
+        sys.exit(bench_main(given[1:]))
     parser = argparse.ArgumentParser(prog="a2a-gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("dev", help="run the whole stack locally")
     sub.add_parser("worker", help="run a Temporal worker for the configured agents")
+    sub.add_parser("bench", help="benchmark streams against a bare SSE floor and the a2a-sdk")
     args = parser.parse_args(argv)
     if args.command == "dev":
         sys.exit(dev())
