@@ -22,7 +22,9 @@ Contract:
   position have been trimmed away does it end (``Overflow``, with its resume position):
   the client resumes from there and gets the task snapshot.
 * **Failures.** A reader whose read fails retries from the same positions with backoff.
-  Readers stop when their bucket has no subscriber left.
+* **Stopping.** A bucket left with no subscriber is woken through its wake stream and its
+  reader returns, handing its connection back to the pool: readers are never cancelled
+  in the middle of a read, which would leave a half-read connection behind.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from redis.exceptions import RedisError
 from a2a_gateway.eventlog import MAX_BLOCK_MS, Entry, entry_from, entry_key, trimmed_after
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
     from redis.asyncio import Redis
 
     from a2a_gateway.keys import TaskKeys
@@ -122,6 +126,7 @@ class StreamHub:
         self._positions: dict[str, str] = {}
         self._buckets: dict[str, set[str]] = defaultdict(set)  # wake key -> stream keys
         self._readers: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.reads = 0  # XREAD calls issued, for tests and the benchmark
 
@@ -134,7 +139,10 @@ class StreamHub:
         return len(self._readers)
 
     async def subscribe(self, keys: TaskKeys, after: str) -> Subscription:
-        """Entries of ``keys.events`` after ``after``, from now until ``close``."""
+        """Entries of ``keys.events`` after ``after``, from now until ``close``.
+
+        Registration is atomic (nothing here awaits), so a caller cancelled around this
+        call either holds a subscription to close or left nothing behind."""
         if self._closed:
             raise RuntimeError("the hub is closed")
         stream = keys.events
@@ -143,12 +151,11 @@ class StreamHub:
         if stream not in self._positions:
             self._positions[stream] = after
             self._buckets[keys.wake].add(stream)
-            await self._ensure_reader(keys.wake)
+            self._ensure_reader(keys.wake)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
-        """Forget ``sub``; a bucket left with no stream stops its reader at once (cancelling
-        the blocked read closes its connection, so nothing stays blocked on the server)."""
+        """Forget ``sub``; a bucket left with no stream has its reader woken to return."""
         stream, wake = sub.keys.events, sub.keys.wake
         subs = self._subscribers.get(stream)
         if subs is None:
@@ -161,19 +168,27 @@ class StreamHub:
         bucket = self._buckets.get(wake)
         if bucket is not None:
             bucket.discard(stream)
-            if not bucket:
-                del self._buckets[wake]
-                reader = self._readers.pop(wake, None)
-                if reader is not None:
-                    reader.cancel()
+            if not bucket and wake in self._readers:
+                self._background(self._wake(wake))
 
-    async def _ensure_reader(self, wake: str) -> None:
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _wake(self, wake: str) -> None:
+        """End the bucket's current block (its reader then re-reads its watched set)."""
+        try:
+            await self.redis.xadd(wake, {"w": "1"}, maxlen=16, approximate=True)
+        except RedisError as err:  # the reader ends at its block timeout instead
+            log.warning("could not wake %s: %s", wake, err)
+
+    def _ensure_reader(self, wake: str) -> None:
         reader = self._readers.get(wake)
         if reader is None or reader.done():
             self._readers[wake] = asyncio.create_task(self._read(wake), name=f"hub:{wake}")
         else:
-            # End the bucket's current block so that its next read includes the new stream.
-            await self.redis.xadd(wake, {"w": "1"}, maxlen=16, approximate=True)
+            self._background(self._wake(wake))  # so that its next read includes the stream
 
     async def _read(self, wake: str) -> None:
         """One bucket's reader: block on its watched streams until none is left."""
@@ -199,8 +214,12 @@ class StreamHub:
                     wake_at = _text(raw_entries[-1][0])
                     continue
                 self._dispatch(stream, [entry_from(i, d) for i, d in raw_entries])
+        # No await between the loop's test and here: a subscriber arriving now finds no
+        # reader and starts a new one.
         if self._readers.get(wake) is asyncio.current_task():
             del self._readers[wake]
+        if not self._buckets.get(wake):
+            self._buckets.pop(wake, None)
 
     async def _wake_position(self, wake: str) -> str:
         last: Any = await self.redis.xrevrange(wake, count=1)
@@ -215,14 +234,22 @@ class StreamHub:
                 sub.offer(entry)
 
     async def close(self) -> None:
-        """Stop every reader (subscribers see no further entries)."""
+        """Stop every reader (subscribers see no further entries): wake them to return, and
+        cancel only one that has not returned after a block timeout."""
         self._closed = True
-        readers = list(self._readers.values())
-        for reader in readers:
-            reader.cancel()
-        for reader in readers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+        readers = dict(self._readers)
+        for bucket in self._buckets.values():
+            bucket.clear()
+        await asyncio.gather(*(self._wake(wake) for wake in readers))
+        if readers:
+            _, late = await asyncio.wait(readers.values(), timeout=self.block_ms / 1000 + 1)
+            for reader in late:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
+        for task in list(self._tasks):
+            with contextlib.suppress(Exception):
+                await task
         self._readers.clear()
 
 
