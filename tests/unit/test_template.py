@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -107,8 +108,13 @@ def test_outputs(template: dict[str, Any]) -> None:
     assert {"GatewayFunctionUrl", "AgentCardUrl", "PushStateMachineArn", "CacheEndpoint"} <= set(
         outputs
     )
+    # The URL of whichever gateway function the GatewayCompute parameter created.
     assert outputs["AgentCardUrl"]["Value"] == {
-        "Fn::Sub": "${GatewayFunctionUrl.FunctionUrl}.well-known/agent.json"
+        "Fn::If": [
+            "UseManagedInstances",
+            {"Fn::Sub": "${GatewayManagedFunctionUrl.FunctionUrl}.well-known/agent.json"},
+            {"Fn::Sub": "${GatewayFunctionUrl.FunctionUrl}.well-known/agent.json"},
+        ]
     }
 
 
@@ -336,3 +342,302 @@ def test_alarms_cover_the_failure_modes(resources: dict[str, Any]) -> None:
     margin = 30  # StreamDeadlineMarginSeconds default: streams end at 870 s by design
     assert (900 - margin) * 1000 < threshold < timeout_ms
     assert resources["Dashboard"]["Type"] == "AWS::CloudWatch::Dashboard"
+
+
+# --------------------------------------------------------------------------- Managed Instances
+
+GATEWAYS = {"Lambda": "GatewayFunction", "ManagedInstances": "GatewayManagedFunction"}
+REQUIRED_PARAMETERS = {
+    "TemporalAddress": "my-ns.a1b2c.tmprl.cloud:7233",
+    "WorkerImageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/a2a-gateway-worker:abc1234",
+}
+# Every combination of the parameters that decide which gateway resources exist.
+SCENARIOS = [
+    {"GatewayCompute": compute, "FunctionUrlAuthType": auth, "VpcId": vpc}
+    for compute in GATEWAYS
+    for auth in ("AWS_IAM", "NONE")
+    for vpc in ("", "vpc-0123456789abcdef0")
+]
+
+
+def parameter_values(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
+    values = {name: p.get("Default") for name, p in template["Parameters"].items()}
+    values.update(REQUIRED_PARAMETERS)
+    values.update(overrides)
+    return values
+
+
+def evaluate_conditions(template: dict[str, Any], params: dict[str, Any]) -> dict[str, bool]:
+    """The template's Conditions for these parameter values (the functions it uses)."""
+    definitions = template["Conditions"]
+    results: dict[str, bool] = {}
+
+    def value(node: Any) -> Any:
+        if isinstance(node, dict) and set(node) == {"Ref"}:
+            return str(params[node["Ref"]])
+        return str(node)
+
+    def truth(node: Any) -> bool:
+        ((function, args),) = node.items()
+        if function == "Condition":
+            return condition(args)
+        if function == "Fn::Equals":
+            return bool(value(args[0]) == value(args[1]))
+        if function == "Fn::Not":
+            return not truth(args[0])
+        if function == "Fn::And":
+            return all(truth(a) for a in args)
+        if function == "Fn::Or":
+            return any(truth(a) for a in args)
+        raise AssertionError(f"unsupported condition function {function}")
+
+    def condition(name: str) -> bool:
+        if name not in results:
+            results[name] = truth(definitions[name])
+        return results[name]
+
+    for name in definitions:
+        condition(name)
+    return results
+
+
+def resolve_ifs(node: Any, conditions: dict[str, bool]) -> Any:
+    """``node`` with every Fn::If replaced by its chosen branch (None for AWS::NoValue)."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            name, yes, no = node["Fn::If"]
+            return resolve_ifs(yes if conditions[name] else no, conditions)
+        if node == {"Ref": "AWS::NoValue"}:
+            return None
+        return {k: resolve_ifs(v, conditions) for k, v in node.items()}
+    if isinstance(node, list):
+        return [resolve_ifs(item, conditions) for item in node]
+    return node
+
+
+def references(node: Any) -> set[str]:
+    """Logical ids named by Ref, Fn::GetAtt and Fn::Sub in ``node`` (``X.Alias`` -> ``X``)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref":
+                found.add(value.split(".")[0])
+            elif key == "Fn::GetAtt":
+                found.add((value[0] if isinstance(value, list) else value).split(".")[0])
+            elif key == "Fn::Sub":
+                text, variables = (value, {}) if isinstance(value, str) else value
+                for name in re.findall(r"\$\{([^}!]+)\}", text):
+                    if name not in variables:
+                        found.add(name.split(".")[0])
+                found |= references(variables)
+            else:
+                found |= references(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= references(item)
+    return {name for name in found if not name.startswith("AWS::")}  # pseudo parameters
+
+
+def existing(template: dict[str, Any], conditions: dict[str, bool]) -> set[str]:
+    """Logical ids that exist, with the ones SAM generates from a function (``<id>Url``)."""
+    names = {
+        n for n, r in template["Resources"].items() if conditions.get(r.get("Condition"), True)
+    }
+    for name in list(names):
+        if "FunctionUrlConfig" in template["Resources"][name].get("Properties", {}):
+            names.add(f"{name}Url")
+    return names
+
+
+def test_gateway_compute_is_a_parameter(template: dict[str, Any]) -> None:
+    compute = template["Parameters"]["GatewayCompute"]
+    assert compute["AllowedValues"] == ["Lambda", "ManagedInstances"]
+    assert compute["Default"] == "Lambda"
+    conditions = template["Conditions"]
+    assert conditions["UseManagedInstances"] == {
+        "Fn::Equals": [{"Ref": "GatewayCompute"}, "ManagedInstances"]
+    }
+    assert conditions["UseStandardLambda"] == {"Fn::Not": [{"Condition": "UseManagedInstances"}]}
+    # Managed Instances need at least 2 GB per execution environment.
+    assert template["Parameters"]["GatewayManagedMemorySize"]["MinValue"] >= 2048
+    for name in (
+        "GatewayMaxConcurrencyPerEnvironment",
+        "GatewayMinEnvironments",
+        "GatewayMaxEnvironments",
+        "CapacityProviderMaxVCpu",
+    ):
+        assert "Default" in template["Parameters"][name], name
+
+
+@pytest.mark.parametrize(
+    "scenario", SCENARIOS, ids=lambda s: "-".join(v or "new-vpc" for v in s.values())
+)
+def test_exactly_one_gateway_per_mode(template: dict[str, Any], scenario: dict[str, str]) -> None:
+    conditions = evaluate_conditions(template, parameter_values(template, scenario))
+    names = existing(template, conditions)
+    gateways = {
+        n
+        for n, r in template["Resources"].items()
+        if r["Type"] == "AWS::Serverless::Function"
+        and r["Properties"]["CodeUri"] == "functions/gateway/"
+    }
+    assert gateways == set(GATEWAYS.values())
+    assert gateways & names == {GATEWAYS[scenario["GatewayCompute"]]}
+    managed = scenario["GatewayCompute"] == "ManagedInstances"
+    for name in ("GatewayCapacityProvider", "GatewayCapacityProviderOperatorRole"):
+        assert (name in names) is managed, name
+    assert ("GatewayHttpApi" in names) is not managed
+
+
+@pytest.mark.parametrize(
+    "scenario", SCENARIOS, ids=lambda s: "-".join(v or "new-vpc" for v in s.values())
+)
+def test_references_resolve_in_every_mode(
+    template: dict[str, Any], scenario: dict[str, str]
+) -> None:
+    """Outputs, alarms, the dashboard and the URL permissions name only resources that exist."""
+    params = parameter_values(template, scenario)
+    conditions = evaluate_conditions(template, params)
+    names = existing(template, conditions)
+    allowed = names | set(params)
+    for name in names & set(template["Resources"]):
+        resource = resolve_ifs(template["Resources"][name], conditions)
+        missing = references({k: v for k, v in resource.items() if k != "Condition"}) - allowed
+        assert not missing, f"{name} refers to {missing}"
+    outputs = {
+        n: o for n, o in template["Outputs"].items() if conditions.get(o.get("Condition"), True)
+    }
+    assert {"GatewayFunctionUrl", "AgentCardUrl", "PushStateMachineArn", "CacheEndpoint"} <= set(
+        outputs
+    )
+    gateway = GATEWAYS[scenario["GatewayCompute"]]
+    for name, output in outputs.items():
+        value = resolve_ifs(output["Value"], conditions)
+        assert value is not None, name
+        missing = references(value) - allowed
+        assert not missing, f"output {name} refers to {missing}"
+    url = resolve_ifs(template["Outputs"]["GatewayFunctionUrl"]["Value"], conditions)
+    assert url == {"Fn::GetAtt": f"{gateway}Url.FunctionUrl"} or url == {
+        "Fn::GetAtt": [f"{gateway}Url", "FunctionUrl"]
+    }
+    # The alarms watch the gateway that exists.
+    for name, resource in template["Resources"].items():
+        if (
+            resource["Type"] == "AWS::CloudWatch::Alarm"
+            and resource["Properties"]["Namespace"] == "AWS/Lambda"
+        ):
+            dimensions = resolve_ifs(resource["Properties"]["Dimensions"], conditions)
+            assert dimensions == [{"Name": "FunctionName", "Value": {"Ref": gateway}}], name
+
+
+@pytest.mark.parametrize("name", GATEWAYS.values())
+def test_both_gateway_variants_stream(resources: dict[str, Any], name: str) -> None:
+    standard = resources["GatewayFunction"]["Properties"]
+    props = resources[name]["Properties"]
+    assert props["Handler"] == "run.sh"
+    assert props["CodeUri"] == "functions/gateway/"
+    assert props["Timeout"] == {"Fn::FindInMap": ["Gateway", "Settings", "TimeoutSeconds"]}
+    assert resources[name]["Metadata"]["BuildMethod"] == "makefile"
+    url = props["FunctionUrlConfig"]
+    assert url == standard["FunctionUrlConfig"]
+    assert url["InvokeMode"] == "RESPONSE_STREAM"
+    env = props["Environment"]["Variables"]
+    assert env["AWS_LWA_INVOKE_MODE"] == "response_stream"
+    assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+    # The same configuration on both; only where the dependencies live differs.
+    assert {k: v for k, v in env.items() if k != "A2A_LAYER_DIR"} == standard["Environment"][
+        "Variables"
+    ]
+    assert props["Layers"][0] == standard["Layers"][0]  # the Lambda Web Adapter
+    assert props["LoggingConfig"] == standard["LoggingConfig"]
+    assert props["Policies"] == standard["Policies"]
+
+
+def test_managed_gateway_runs_on_the_capacity_provider(resources: dict[str, Any]) -> None:
+    managed = resources["GatewayManagedFunction"]
+    assert managed["Condition"] == "UseManagedInstances"
+    assert resources["GatewayFunction"]["Condition"] == "UseStandardLambda"
+    props = managed["Properties"]
+    config = props["CapacityProviderConfig"]
+    assert config["Arn"] == {"Fn::GetAtt": ["GatewayCapacityProvider", "Arn"]}
+    assert config["PerExecutionEnvironmentMaxConcurrency"] == {
+        "Ref": "GatewayMaxConcurrencyPerEnvironment"
+    }
+    assert props["FunctionScalingConfig"] == {
+        "MinExecutionEnvironments": {"Ref": "GatewayMinEnvironments"},
+        "MaxExecutionEnvironments": {"Ref": "GatewayMaxEnvironments"},
+    }
+    assert props["MemorySize"] == {"Ref": "GatewayManagedMemorySize"}
+    # SAM refuses VpcConfig next to CapacityProviderConfig; the provider carries the network.
+    assert "VpcConfig" not in props
+    assert (
+        "ReservedConcurrentExecutions" not in props and "ProvisionedConcurrencyConfig" not in props
+    )
+    assert props["AutoPublishAlias"] == "live"
+    # Managed Instances run Python 3.13+; the function bundles dependencies for its runtime
+    # (SharedLayer is built for the standard function's python3.12).
+    assert props["Runtime"] == "python3.13"
+    assert {"Ref": "SharedLayer"} not in props["Layers"]
+    assert props["Environment"]["Variables"]["A2A_LAYER_DIR"] == "/var/task"
+    makefile = (ROOT / "functions" / "gateway" / "Makefile").read_text(encoding="utf-8")
+    assert "build-GatewayManagedFunction: build-GatewayFunction" in makefile
+    assert "MANAGED_PYTHON := 3.13" in makefile
+    assert "LAMBDA_PYTHON=$(MANAGED_PYTHON)" in makefile
+    # Public URL permissions name the alias that owns the managed function's URL.
+    for name in ("GatewayFunctionUrlPublicPermission", "GatewayFunctionUrlPublicInvokePermission"):
+        assert resources[name]["Properties"]["FunctionName"] == {
+            "Fn::If": [
+                "UseManagedInstances",
+                {"Ref": "GatewayManagedFunction.Alias"},
+                {"Ref": "GatewayFunction"},
+            ]
+        }
+
+
+def test_capacity_provider_in_private_subnets_with_gateway_security_group(
+    resources: dict[str, Any],
+) -> None:
+    provider = resources["GatewayCapacityProvider"]
+    assert provider["Type"] == "AWS::Lambda::CapacityProvider"
+    assert provider["Condition"] == "UseManagedInstances"
+    props = provider["Properties"]
+    standard_vpc = resources["GatewayFunction"]["Properties"]["VpcConfig"]
+    assert props["VpcConfig"]["SubnetIds"] == standard_vpc["SubnetIds"]
+    assert props["VpcConfig"]["SubnetIds"]["Fn::If"][1] == [
+        {"Ref": "PrivateSubnetA"},
+        {"Ref": "PrivateSubnetB"},
+    ]
+    assert props["VpcConfig"]["SubnetIds"]["Fn::If"][2] == {"Ref": "PrivateSubnetIds"}
+    assert props["VpcConfig"]["SecurityGroupIds"] == [{"Ref": "GatewaySecurityGroup"}]
+    assert props["InstanceRequirements"]["Architectures"] == [{"Ref": "Architecture"}]
+    assert props["CapacityProviderScalingConfig"]["MaxVCpuCount"] == {
+        "Ref": "CapacityProviderMaxVCpu"
+    }
+    assert props["PermissionsConfig"]["CapacityProviderOperatorRoleArn"] == {
+        "Fn::GetAtt": ["GatewayCapacityProviderOperatorRole", "Arn"]
+    }
+    # The operator role: trusted by Lambda only, the AWS managed operator policy, nothing inline.
+    role = resources["GatewayCapacityProviderOperatorRole"]
+    assert role["Condition"] == "UseManagedInstances"
+    role_props = role["Properties"]
+    assert "Policies" not in role_props
+    assert role_props["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSLambdaManagedEC2ResourceOperator"}
+    ]
+    (trust,) = role_props["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+    # The instances carry the gateway security group, which the cache already admits.
+    assert resources["CacheIngressFromGateway"]["Properties"]["SourceSecurityGroupId"] == {
+        "Ref": "GatewaySecurityGroup"
+    }
+
+
+def test_new_iam_statements_have_no_wildcards(resources: dict[str, Any]) -> None:
+    names = ("GatewayManagedFunction", "GatewayCapacityProviderOperatorRole")
+    found = statements({n: resources[n] for n in names})
+    assert found, "the walk must see the new statements"
+    for owner, statement in found:
+        assert "*" not in json.dumps(statement.get("Action")), owner
+        if "Principal" not in statement:
+            assert (owner, statement.get("Sid")) not in WILDCARD_RESOURCES
+            assert "*" not in json.dumps(statement["Resource"]), owner
