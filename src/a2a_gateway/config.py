@@ -25,6 +25,7 @@ class Settings:
     """Every knob of the gateway and the worker. Environment names are in ``ENV``."""
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_max_connections: int = 1000
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_api_key: str = ""
@@ -49,6 +50,7 @@ class Settings:
 
     ENV = {
         "redis_url": "REDIS_URL",
+        "redis_max_connections": "A2A_REDIS_MAX_CONNECTIONS",
         "temporal_address": "TEMPORAL_ADDRESS",
         "temporal_namespace": "TEMPORAL_NAMESPACE",
         "temporal_api_key": "TEMPORAL_API_KEY",
@@ -101,6 +103,8 @@ class Settings:
             raise ConfigError("A2A_TASK_TTL_SECONDS must be positive")
         if self.terminal_ttl_seconds <= 0:
             raise ConfigError("A2A_TERMINAL_TTL_SECONDS must be positive")
+        if self.redis_max_connections < 1:
+            raise ConfigError("A2A_REDIS_MAX_CONNECTIONS must be at least 1")
         if self.subscriber_queue < 1:
             raise ConfigError("A2A_SUBSCRIBER_QUEUE must be at least 1")
         if self.max_streams < 1:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ResponseError
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 # One blocking read never outlasts the socket timeout; callers loop for longer waits.
 MAX_BLOCK_MS = 5_000
 SOCKET_TIMEOUT_SECONDS = 15.0
+POOL_WAIT_SECONDS = 10.0
 _ENTRY_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 
 
@@ -97,17 +98,24 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
-def connect(url: str) -> Redis:
+def connect(url: str, max_connections: int = 1000) -> Redis:
     """A Redis client whose socket timeout outlasts every blocking read we issue, and which
     rides out a failover or restart of a few seconds: connection errors and timeouts are
-    retried with jittered backoff (safe: every write is idempotent by sequence number)."""
-    return Redis.from_url(
+    retried with jittered backoff (safe: every write is idempotent by sequence number).
+
+    The pool blocks (up to ``POOL_WAIT_SECONDS``) for a free connection when all
+    ``max_connections`` are in use, instead of failing: the hub holds up to one blocked
+    read per bucket, and a burst of requests must queue behind them, not error."""
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=POOL_WAIT_SECONDS,
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         socket_connect_timeout=5.0,
         health_check_interval=30,
         retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=10),
     )
+    return Redis.from_pool(pool)
 
 
 class EventLog:
@@ -136,7 +144,8 @@ class EventLog:
     def from_settings(cls, settings: Settings) -> EventLog:
         """An event log on a new connection pool, laid out as ``settings`` say."""
         return cls(
-            connect(settings.redis_url),
+            # The hub may hold one blocked read per bucket: leave room beside them.
+            connect(settings.redis_url, max(settings.redis_max_connections, settings.buckets + 50)),
             ttl_seconds=settings.task_ttl_seconds,
             maxlen=settings.stream_maxlen,
             buckets=settings.buckets,

@@ -81,11 +81,14 @@ class Subscription:
             elif self.overflowed:
                 self.paging = True  # the queue dropped entries: read them from Redis
                 continue
-            else:
+            elif self.queue.empty():
                 try:
-                    entry = await asyncio.wait_for(self.queue.get(), within)
+                    async with asyncio.timeout(within):
+                        entry = await self.queue.get()
                 except TimeoutError:
                     return None
+            else:
+                entry = self.queue.get_nowait()  # the common case: no timer, no task
             if entry_key(entry.id) > entry_key(self.last):
                 self.last = entry.id
                 return entry
@@ -192,12 +195,14 @@ class StreamHub:
 
     async def _read(self, wake: str) -> None:
         """One bucket's reader: block on its watched streams until none is left."""
-        wake_at = await self._wake_position(wake)
+        wake_at: str | None = None
         backoff = BACKOFF_START
         while self._buckets.get(wake):
-            streams: dict[Any, Any] = {s: self._positions[s] for s in self._buckets[wake]}
-            streams[wake] = wake_at
             try:
+                if wake_at is None:
+                    wake_at = await self._wake_position(wake)
+                streams: dict[Any, Any] = {s: self._positions[s] for s in self._buckets[wake]}
+                streams[wake] = wake_at
                 self.reads += 1
                 response: Any = await self.redis.xread(
                     streams, count=READ_COUNT, block=self.block_ms
