@@ -97,11 +97,12 @@ class Managed:
     _log: IO[bytes] | None = None
 
     def start(self, log_dir: Path, *, inherit_output: bool = False) -> None:
-        self.log_path = log_dir / f"{self.name}.log"
-        self._log = self.log_path.open("ab")
-        out: IO[bytes] | int = self._log
+        out: IO[bytes]
         if inherit_output:
             out = sys.stderr.buffer
+        else:
+            self.log_path = log_dir / f"{self.name}.log"
+            self._log = out = self.log_path.open("ab")
         self.process = subprocess.Popen(
             self.argv,
             env={**os.environ, **self.env},
@@ -124,7 +125,9 @@ class Managed:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive():
-                raise StackError(f"{self.name} exited during start-up; see {self.log_path}")
+                raise StackError(
+                    f"{self.name} exited during start-up; see {self.log_path or 'the output above'}"
+                )
             if self.port is None or port_in_use(self.port):
                 return
             time.sleep(0.05)

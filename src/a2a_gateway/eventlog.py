@@ -190,8 +190,8 @@ class EventLog:
         outcome, entry_id, current = await self._script(keys=keys.all(), args=args)
         return AppendResult(
             appended=int(outcome) == 1,
-            entry_id=_text(entry_id),
-            state=_text(current),
+            entry_id=as_text(entry_id),
+            state=as_text(current),
             exists=int(outcome) != -1,
         )
 
@@ -252,7 +252,7 @@ class EventLog:
             fields, history, chunks = await pipe.execute()
         if not fields:
             return None
-        fields = {_text(k): _text(v) for k, v in fields.items()}
+        fields = {as_text(k): as_text(v) for k, v in fields.items()}
         body = json.loads(fields["task"])
         body["status"] = json.loads(fields["status"])
         if history:
@@ -263,15 +263,11 @@ class EventLog:
             task=Task.model_validate(body), last_id=fields["last_id"], seq=int(fields["seq"])
         )
 
-    async def read(
-        self, keys: TaskKeys, after_id: str, *, count: int = 100, block_ms: int | None = None
-    ) -> list[Entry]:
-        """Entries strictly after ``after_id``; with ``block_ms``, wait that long for one."""
-        response: Any = await self.redis.xread({keys.events: after_id}, count=count, block=block_ms)
-        if not response:
-            return []
-        _, entries = response[0]
-        return [entry_from(entry_id, data) for entry_id, data in entries]
+    async def read(self, keys: TaskKeys, after_id: str, *, count: int = 1000) -> list[Entry]:
+        """Up to ``count`` entries strictly after ``after_id``, without waiting (following a
+        stream live is the ``StreamHub``'s job)."""
+        raw: Any = await self.redis.xrange(keys.events, min=f"({after_id}", count=count)
+        return [entry_from(entry_id, data) for entry_id, data in raw]
 
     async def trimmed_after(self, keys: TaskKeys, after_id: str) -> bool:
         """Whether events after ``after_id`` may be gone; see ``trimmed_after``."""
@@ -289,15 +285,15 @@ async def trimmed_after(redis: Redis, stream: str, after_id: str) -> bool:
         if "no such key" in str(exc).lower():
             return True
         raise
-    deleted = _text(info.get("max-deleted-entry-id") or "0-0")
+    deleted = as_text(info.get("max-deleted-entry-id") or "0-0")
     if entry_key(deleted) > entry_key(after_id):
         return True
     first = info.get("first-entry")
     if not first:
         return False
     first_id, fields = first
-    first_seq = int(_text(fields.get(b"seq", fields.get("seq", b"0"))))
-    return entry_key(_text(first_id)) > entry_key(after_id) and first_seq != 0
+    first_seq = int(as_text(fields.get(b"seq", fields.get("seq", b"0"))))
+    return entry_key(as_text(first_id)) > entry_key(after_id) and first_seq != 0
 
 
 def fold_artifacts(chunks: Any) -> list[dict[str, Any]]:
@@ -314,15 +310,16 @@ def fold_artifacts(chunks: Any) -> list[dict[str, Any]]:
     return list(artifacts.values())
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A Redis reply value (bytes or str) as text."""
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def entry_from(entry_id: Any, data: dict[Any, Any]) -> Entry:
     """An ``Entry`` from a raw stream entry (id and field map, bytes or str)."""
-    fields = {_text(k): _text(v) for k, v in data.items()}
+    fields = {as_text(k): as_text(v) for k, v in data.items()}
     return Entry(
-        id=_text(entry_id), seq=int(fields["seq"]), event=fields["e"], final=fields["f"] == "1"
+        id=as_text(entry_id), seq=int(fields["seq"]), event=fields["e"], final=fields["f"] == "1"
     )
 
 

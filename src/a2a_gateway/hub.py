@@ -38,7 +38,14 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
-from a2a_gateway.eventlog import MAX_BLOCK_MS, Entry, entry_from, entry_key, trimmed_after
+from a2a_gateway.eventlog import (
+    MAX_BLOCK_MS,
+    Entry,
+    as_text,
+    entry_from,
+    entry_key,
+    trimmed_after,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -214,9 +221,9 @@ class StreamHub:
                 continue
             backoff = BACKOFF_START
             for raw_stream, raw_entries in response or []:
-                stream = raw_stream.decode() if isinstance(raw_stream, bytes) else raw_stream
+                stream = as_text(raw_stream)
                 if stream == wake:
-                    wake_at = _text(raw_entries[-1][0])
+                    wake_at = as_text(raw_entries[-1][0])
                     continue
                 self._dispatch(stream, [entry_from(i, d) for i, d in raw_entries])
         # No await between the loop's test and here: a subscriber arriving now finds no
@@ -228,7 +235,7 @@ class StreamHub:
 
     async def _wake_position(self, wake: str) -> str:
         last: Any = await self.redis.xrevrange(wake, count=1)
-        return _text(last[0][0]) if last else "0-0"
+        return as_text(last[0][0]) if last else "0-0"
 
     def _dispatch(self, stream: str, entries: list[Entry]) -> None:
         if stream not in self._positions:
@@ -256,7 +263,3 @@ class StreamHub:
             with contextlib.suppress(Exception):
                 await task
         self._readers.clear()
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

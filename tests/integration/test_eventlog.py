@@ -130,9 +130,13 @@ async def test_keys_get_the_ttl(log: EventLog, keys: TaskKeys, redis: Redis) -> 
         assert 0 < ttl <= 600, key
 
 
-async def test_read_blocks_until_an_entry_arrives(log: EventLog, keys: TaskKeys) -> None:
+async def test_read_returns_only_entries_after_the_id(log: EventLog, keys: TaskKeys) -> None:
     created = await log.create(keys, new_task(keys.task_id))
-    assert await log.read(keys, created.entry_id, block_ms=50) == []
+    assert await log.read(keys, created.entry_id) == []
+    working = status_event(keys.task_id, "c", TaskState.WORKING, None, final=False)
+    appended = await log.append_status(keys, 1, working)
+    assert [e.id for e in await log.read(keys, created.entry_id)] == [appended.entry_id]
+    assert [e.seq for e in await log.read(keys, "0-0")] == [0, 1]
 
 
 async def test_trimmed_after_detects_lost_entries(redis: Redis, keys: TaskKeys) -> None:

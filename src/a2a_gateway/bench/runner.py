@@ -384,12 +384,8 @@ class Bench:
     def warm_up(self) -> None:
         log("warm-up: one stream per server")
         for name, server in self.servers.items():
-            if name.startswith("ours"):
-                specs = workloads.ours_progress(2, 2, 0.05, f"warm-{uuid.uuid4().hex[:8]}")
-            elif name == "peer":
-                specs = workloads.peer_stream(2, 2, 0.0)
-            else:
-                specs = workloads.floor_stream(2, 2, 0.0)
+            interval = 0.05 if name.startswith("ours") else 0.0
+            specs = workloads.self_paced(name, 2, 2, interval, f"warm-{uuid.uuid4().hex[:8]}")
             job = ClientJob("127.0.0.1", server.port, specs, timeout=60)
             result = asyncio.run(run_inline(job))
             if result.completed != len(specs):
@@ -433,12 +429,7 @@ class Bench:
         for name, server in self.servers.items():
             self.quiesce()
             log(f"first event: {count} sequential streams on {name}")
-            if name.startswith("ours"):
-                specs = workloads.ours_progress(count, 1, 0.0, f"first-{uuid.uuid4().hex[:8]}")
-            elif name == "peer":
-                specs = workloads.peer_stream(count, 1, 0.0)
-            else:
-                specs = workloads.floor_stream(count, 1, 0.0)
+            specs = workloads.self_paced(name, count, 1, 0.0, f"first-{uuid.uuid4().hex[:8]}")
             job = ClientJob(
                 "127.0.0.1", server.port, specs, mode="first", open_concurrency=1, timeout=120
             )
@@ -451,16 +442,9 @@ class Bench:
         for name, server in self.servers.items():
             self.quiesce()
             log(f"end to end: {count} streams x {steps} steps every {interval}s on {name}")
-            if name.startswith("ours"):
-                specs = workloads.ours_progress(count, steps, interval, f"e2e-{uuid.uuid4().hex}")
-                # progress: working, N steps, result artifact, completed
-                expected = count * (steps + 2)
-            elif name == "peer":
-                specs = workloads.peer_stream(count, steps, interval)
-                expected = count * (steps + 1)
-            else:
-                specs = workloads.floor_stream(count, steps, interval)
-                expected = count * (steps + 1)
+            specs = workloads.self_paced(name, count, steps, interval, f"e2e-{uuid.uuid4().hex}")
+            # ours: working, N steps, result artifact, completed; the others: N + final
+            expected = count * (steps + (2 if name.startswith("ours") else 1))
             step = drive(
                 server,
                 specs,

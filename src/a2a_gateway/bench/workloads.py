@@ -147,3 +147,15 @@ async def publish(events: EventLog, task_ids: list[str], steps: int, interval: f
                 await _append(events, task_id, step, steps)
 
     await asyncio.gather(*(paced(i, t) for i, t in enumerate(task_ids)))
+
+
+def self_paced(
+    server: str, count: int, steps: int, interval: float, prefix: str
+) -> list[StreamSpec]:
+    """The same self-paced workload for any server: our ``progress`` agent, the peer's
+    equivalent agent, or the floor's counter (``server`` is the name: ours*, peer, floor)."""
+    if server.startswith("ours"):
+        return ours_progress(count, steps, interval, prefix)
+    if server == "peer":
+        return peer_stream(count, steps, interval)
+    return floor_stream(count, steps, interval)
