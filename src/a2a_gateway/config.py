@@ -47,6 +47,11 @@ class Settings:
     terminal_ttl_seconds: int = 24 * 3600
     documentation_url: str = ""
     provider_organization: str = "a2a-gateway"
+    allowed_hosts: str = ""
+    cors_origins: str = ""
+    drain_seconds: float = 5.0
+    miss_cache_seconds: int = 30
+    rebuild_queries_per_second: float = 20.0
 
     ENV = {
         "redis_url": "REDIS_URL",
@@ -72,6 +77,11 @@ class Settings:
         "terminal_ttl_seconds": "A2A_TERMINAL_TTL_SECONDS",
         "documentation_url": "A2A_DOCUMENTATION_URL",
         "provider_organization": "A2A_PROVIDER_ORGANIZATION",
+        "allowed_hosts": "A2A_ALLOWED_HOSTS",
+        "cors_origins": "A2A_CORS_ORIGINS",
+        "drain_seconds": "A2A_DRAIN_SECONDS",
+        "miss_cache_seconds": "A2A_MISS_CACHE_SECONDS",
+        "rebuild_queries_per_second": "A2A_REBUILD_QUERIES_PER_SECOND",
     }
 
     @classmethod
@@ -111,6 +121,12 @@ class Settings:
             raise ConfigError("A2A_MAX_STREAMS must be at least 1")
         if self.max_stream_seconds < 0 or self.deadline_margin_seconds < 0:
             raise ConfigError("A2A_MAX_STREAM_SECONDS and A2A_DEADLINE_MARGIN_SECONDS must be >= 0")
+        if self.drain_seconds < 0:
+            raise ConfigError("A2A_DRAIN_SECONDS must be >= 0")
+        if self.miss_cache_seconds < 0:
+            raise ConfigError("A2A_MISS_CACHE_SECONDS must be >= 0")
+        if self.rebuild_queries_per_second <= 0:
+            raise ConfigError("A2A_REBUILD_QUERIES_PER_SECOND must be positive")
 
 
 def _parse(name: str, raw: str, kind: Any) -> Any:

@@ -8,11 +8,12 @@ and serialised with ``dump``, which drops unset optional fields as the spec's ex
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+
+from a2a_gateway.core.states import TaskState  # noqa: TC001 - pydantic needs it at run time
 
 
 class A2AModel(BaseModel):
@@ -23,33 +24,6 @@ class A2AModel(BaseModel):
     def dump(self) -> dict[str, Any]:
         """The JSON-ready wire form."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-class TaskState(StrEnum):
-    """Spec §6.3. ``final`` states end a task; ``interrupted`` ones pause it for the client."""
-
-    SUBMITTED = "submitted"
-    WORKING = "working"
-    INPUT_REQUIRED = "input-required"
-    COMPLETED = "completed"
-    CANCELED = "canceled"
-    FAILED = "failed"
-    REJECTED = "rejected"
-    AUTH_REQUIRED = "auth-required"
-    UNKNOWN = "unknown"
-
-    @property
-    def terminal(self) -> bool:
-        return self in TERMINAL_STATES
-
-    @property
-    def interrupted(self) -> bool:
-        return self in (TaskState.INPUT_REQUIRED, TaskState.AUTH_REQUIRED)
-
-
-TERMINAL_STATES = frozenset(
-    {TaskState.COMPLETED, TaskState.CANCELED, TaskState.FAILED, TaskState.REJECTED}
-)
 
 
 class TextPart(A2AModel):

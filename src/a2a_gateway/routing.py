@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from a2a_gateway.config import ConfigError
-from a2a_gateway.keys import is_valid_id
 from a2a_gateway.modes import JSON, TEXT
+from a2a_gateway.store.keys import is_valid_id
 
 if TYPE_CHECKING:
     from a2a_gateway.agents.base import Agent

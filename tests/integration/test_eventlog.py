@@ -7,17 +7,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from a2a_gateway.eventlog import EventLog, status_event
-from a2a_gateway.keys import TaskKeys
+from a2a_gateway.core.states import TaskState
 from a2a_gateway.models import (
     Artifact,
     Message,
     Task,
     TaskArtifactUpdateEvent,
-    TaskState,
     TaskStatus,
     TextPart,
 )
+from a2a_gateway.store.eventlog import EventLog, status_event
+from a2a_gateway.store.keys import TaskKeys
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -9,17 +9,18 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from a2a_gateway.eventlog import EventLog, status_event
-from a2a_gateway.hub import Overflow, StreamHub
-from a2a_gateway.models import Message, Task, TaskState, TaskStatus, TextPart
+from a2a_gateway.core.states import TaskState
+from a2a_gateway.models import Message, Task, TaskStatus, TextPart
+from a2a_gateway.store.eventlog import EventLog, status_event
+from a2a_gateway.store.hub import Overflow, StreamHub
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from redis.asyncio import Redis
 
-    from a2a_gateway.hub import Subscription
-    from a2a_gateway.keys import TaskKeys
+    from a2a_gateway.store.hub import Subscription
+    from a2a_gateway.store.keys import TaskKeys
 
 
 @pytest.fixture

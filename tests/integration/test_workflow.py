@@ -14,11 +14,12 @@ from temporalio.worker import Worker
 
 from a2a_gateway.agents.ask import AskAgent
 from a2a_gateway.config import Settings
-from a2a_gateway.eventlog import EventLog
-from a2a_gateway.keys import ANONYMOUS, TaskKeys, workflow_id
-from a2a_gateway.models import Message, Task, TaskState, TaskStatus, TextPart
+from a2a_gateway.core.contract import SIGNAL_MESSAGE, WORKFLOW_NAME, TaskInput, workflow_id
+from a2a_gateway.core.states import TaskState
+from a2a_gateway.models import Message, Task, TaskStatus, TextPart
+from a2a_gateway.store.eventlog import EventLog
+from a2a_gateway.store.keys import ANONYMOUS, TaskKeys
 from a2a_gateway.worker.activities import TaskActivities
-from a2a_gateway.worker.inputs import SIGNAL_MESSAGE, WORKFLOW_NAME, TaskInput
 from a2a_gateway.worker.workflow import TaskWorkflow
 
 if TYPE_CHECKING:

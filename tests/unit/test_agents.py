@@ -10,7 +10,8 @@ from a2a_gateway.agents.ask import QUESTION, AskAgent
 from a2a_gateway.agents.base import AgentContext, AgentOutput, ArtifactChunk, Status
 from a2a_gateway.agents.echo import EchoAgent
 from a2a_gateway.agents.progress import MAX_INTERVAL, MAX_STEPS, ProgressAgent, parse_options
-from a2a_gateway.models import DataPart, FilePart, FileWithUri, Message, TaskState, TextPart
+from a2a_gateway.core.states import TaskState
+from a2a_gateway.models import DataPart, FilePart, FileWithUri, Message, TextPart
 
 if TYPE_CHECKING:
     from a2a_gateway.agents.base import Agent

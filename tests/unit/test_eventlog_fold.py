@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from a2a_gateway.eventlog import entry_key, fold_artifacts, is_entry_id
+from a2a_gateway.store.eventlog import entry_key, fold_artifacts, is_entry_id
 
 
 def chunk(artifact_id: str, *texts: str, append: bool | None = None) -> dict[str, Any]:

@@ -7,7 +7,8 @@ import uuid
 import pytest
 from redis.crc import key_slot
 
-from a2a_gateway.keys import TaskKeys, bucket_of, is_valid_id, workflow_id
+from a2a_gateway.core.contract import workflow_id
+from a2a_gateway.store.keys import TaskKeys, bucket_of, is_valid_id
 
 
 def test_all_keys_of_a_task_share_one_hash_slot() -> None:

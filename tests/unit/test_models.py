@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from a2a_gateway.core.states import TaskState
 from a2a_gateway.models import (
     DataPart,
     FilePart,
@@ -15,7 +16,6 @@ from a2a_gateway.models import (
     Message,
     MessageSendParams,
     Task,
-    TaskState,
     TaskStatus,
     TextPart,
     trim_history,

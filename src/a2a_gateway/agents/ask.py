@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from a2a_gateway.agents.base import AgentContext, AgentOutput, ArtifactChunk, Status, text_parts
-from a2a_gateway.models import TaskState
+from a2a_gateway.core.states import TaskState
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -20,10 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from a2a_gateway.models import Message, Part, TaskState, TextPart
+from a2a_gateway.models import Message, Part, TextPart
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from a2a_gateway.core.states import TaskState
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from a2a_gateway.agents.base import AgentContext, AgentOutput, ArtifactChunk, Status, text_parts
-from a2a_gateway.models import TaskState
+from a2a_gateway.core.states import TaskState
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

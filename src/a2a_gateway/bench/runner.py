@@ -57,7 +57,7 @@ from a2a_gateway.bench.report import (
 )
 from a2a_gateway.config import Settings
 from a2a_gateway.devstack import Managed, Stack, StackError, backing_servers, free_port
-from a2a_gateway.eventlog import EventLog
+from a2a_gateway.store.eventlog import EventLog
 
 if TYPE_CHECKING:
     from collections.abc import Callable

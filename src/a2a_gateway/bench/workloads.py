@@ -25,12 +25,13 @@ import uuid
 from typing import TYPE_CHECKING
 
 from a2a_gateway.bench.client import StreamSpec
-from a2a_gateway.eventlog import status_event
-from a2a_gateway.keys import ANONYMOUS
-from a2a_gateway.models import Message, Task, TaskState, TaskStatus, TextPart, now_iso
+from a2a_gateway.core.states import TaskState
+from a2a_gateway.models import Message, Task, TaskStatus, TextPart, now_iso
+from a2a_gateway.store.eventlog import status_event
+from a2a_gateway.store.keys import ANONYMOUS
 
 if TYPE_CHECKING:
-    from a2a_gateway.eventlog import EventLog
+    from a2a_gateway.store.eventlog import EventLog
 
 PUBLISHERS = 64  # concurrent appends of the direct publisher (its connection pool bound)
 

@@ -30,14 +30,11 @@ from a2a_gateway.errors import (
     MethodNotFoundError,
     RPCError,
 )
-from a2a_gateway.eventlog import EventLog
 from a2a_gateway.gateway import jsonrpc, sse
 from a2a_gateway.gateway.card import agent_card
 from a2a_gateway.gateway.deadline import stream_deadline
 from a2a_gateway.gateway.runner import TaskRunner, TemporalRunner
 from a2a_gateway.gateway.service import A2AService, Call
-from a2a_gateway.hub import StreamHub
-from a2a_gateway.keys import ANONYMOUS
 from a2a_gateway.models import (
     DeleteTaskPushNotificationConfigParams,
     GetTaskPushNotificationConfigParams,
@@ -47,6 +44,9 @@ from a2a_gateway.models import (
     TaskQueryParams,
 )
 from a2a_gateway.routing import Route, Routing
+from a2a_gateway.store.eventlog import EventLog
+from a2a_gateway.store.hub import StreamHub
+from a2a_gateway.store.keys import ANONYMOUS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

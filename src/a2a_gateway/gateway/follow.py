@@ -16,13 +16,13 @@ import time
 from typing import TYPE_CHECKING
 
 from a2a_gateway.gateway import sse
-from a2a_gateway.hub import Overflow
+from a2a_gateway.store.hub import Overflow
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from a2a_gateway.hub import StreamHub
-    from a2a_gateway.keys import TaskKeys
+    from a2a_gateway.store.hub import StreamHub
+    from a2a_gateway.store.keys import TaskKeys
 
 RETRY_HINT_MS = 1000
 

@@ -14,8 +14,13 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from a2a_gateway.config import connect_temporal
-from a2a_gateway.keys import workflow_id
-from a2a_gateway.worker.inputs import QUERY_TASK, SIGNAL_MESSAGE, WORKFLOW_NAME, TaskInput
+from a2a_gateway.core.contract import (
+    QUERY_TASK,
+    SIGNAL_MESSAGE,
+    WORKFLOW_NAME,
+    TaskInput,
+    workflow_id,
+)
 
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHandle

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from a2a_gateway.core.contract import TaskInput
+from a2a_gateway.core.states import TaskState
 from a2a_gateway.errors import (
     ContentTypeNotSupportedError,
     InternalError,
@@ -29,24 +31,20 @@ from a2a_gateway.errors import (
     TaskNotFoundError,
     UnsupportedOperationError,
 )
-from a2a_gateway.eventlog import entry_key, is_entry_id, status_event
 from a2a_gateway.gateway import sse
 from a2a_gateway.gateway.follow import follow
-from a2a_gateway.hub import Overflow
-from a2a_gateway.keys import is_valid_id
-from a2a_gateway.models import Task, TaskState, TaskStatus, now_iso, trim_history
+from a2a_gateway.models import Task, TaskStatus, now_iso, trim_history
 from a2a_gateway.modes import any_match, part_media_type
-from a2a_gateway.push_configs import PushConfigStore
-from a2a_gateway.worker.inputs import TaskInput
+from a2a_gateway.store.eventlog import entry_key, is_entry_id, status_event
+from a2a_gateway.store.hub import Overflow
+from a2a_gateway.store.keys import is_valid_id
+from a2a_gateway.store.push_configs import PushConfigStore
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from a2a_gateway.config import Settings
-    from a2a_gateway.eventlog import EventLog, Snapshot
     from a2a_gateway.gateway.runner import TaskRunner
-    from a2a_gateway.hub import StreamHub
-    from a2a_gateway.keys import TaskKeys
     from a2a_gateway.models import (
         DeleteTaskPushNotificationConfigParams,
         GetTaskPushNotificationConfigParams,
@@ -57,6 +55,9 @@ if TYPE_CHECKING:
         TaskQueryParams,
     )
     from a2a_gateway.routing import Route
+    from a2a_gateway.store.eventlog import EventLog, Snapshot
+    from a2a_gateway.store.hub import StreamHub
+    from a2a_gateway.store.keys import TaskKeys
 
 log = logging.getLogger(__name__)
 PUSH_OFF = "Push notifications are not enabled on this deployment (set A2A_PUSH_NOTIFICATIONS=true)"

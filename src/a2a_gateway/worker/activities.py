@@ -18,24 +18,17 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from a2a_gateway.agents.base import AgentContext, ArtifactChunk, Status
-from a2a_gateway.eventlog import fold_artifacts, status_event
-from a2a_gateway.models import (
-    Artifact,
-    Message,
-    Part,
-    Task,
-    TaskArtifactUpdateEvent,
-    TaskState,
-    TextPart,
-)
-from a2a_gateway.worker.inputs import FinalInput, TurnInput, TurnResult
+from a2a_gateway.core.contract import FinalInput, TurnInput, TurnResult
+from a2a_gateway.core.states import TaskState
+from a2a_gateway.models import Artifact, Message, Part, Task, TaskArtifactUpdateEvent, TextPart
+from a2a_gateway.store.eventlog import fold_artifacts, status_event
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from a2a_gateway.agents.base import Agent, AgentOutput
-    from a2a_gateway.eventlog import AppendResult, EventLog
-    from a2a_gateway.keys import TaskKeys
+    from a2a_gateway.store.eventlog import AppendResult, EventLog
+    from a2a_gateway.store.keys import TaskKeys
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 1.0

@@ -17,8 +17,8 @@ from datetime import timedelta
 from temporalio.worker import Worker
 
 from a2a_gateway.config import Settings, connect_temporal
-from a2a_gateway.eventlog import EventLog
 from a2a_gateway.routing import Routing
+from a2a_gateway.store.eventlog import EventLog
 from a2a_gateway.worker.activities import TaskActivities
 from a2a_gateway.worker.workflow import TaskWorkflow
 

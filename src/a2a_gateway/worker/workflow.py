@@ -23,7 +23,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
-    from a2a_gateway.worker.inputs import (
+    from a2a_gateway.core.contract import (
         QUERY_STATE,
         QUERY_TASK,
         SIGNAL_MESSAGE,
@@ -33,8 +33,8 @@ with workflow.unsafe.imports_passed_through():
         TurnInput,
         TurnResult,
     )
+    from a2a_gateway.core.states import INTERRUPTED
 
-INTERRUPTED = ("input-required", "auth-required")
 TURN_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     backoff_coefficient=2.0,

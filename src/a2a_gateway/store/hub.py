@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
-from a2a_gateway.eventlog import (
+from a2a_gateway.store.eventlog import (
     MAX_BLOCK_MS,
     Entry,
     as_text,
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis
 
-    from a2a_gateway.keys import TaskKeys
+    from a2a_gateway.store.keys import TaskKeys
 
 log = logging.getLogger(__name__)
 READ_COUNT = 500

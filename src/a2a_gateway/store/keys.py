@@ -69,8 +69,3 @@ class TaskKeys:
 
     def all(self) -> list[str]:
         return [self.task, self.events, self.history, self.artifacts, self.push]
-
-
-def workflow_id(principal: str, task_id: str) -> str:
-    """The Temporal workflow id of a task: one run per (principal, task id), ever."""
-    return f"a2a-task/{principal}/{task_id}"

@@ -16,7 +16,7 @@ from a2a_gateway.models import PushNotificationConfig
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from a2a_gateway.keys import TaskKeys
+    from a2a_gateway.store.keys import TaskKeys
 
 
 class PushConfigStore:

@@ -19,16 +19,16 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ResponseError
 
-from a2a_gateway.keys import TaskKeys
+from a2a_gateway.core.states import TaskState
 from a2a_gateway.models import (
     Message,
     Task,
     TaskArtifactUpdateEvent,
-    TaskState,
     TaskStatus,
     TaskStatusUpdateEvent,
     now_iso,
 )
+from a2a_gateway.store.keys import TaskKeys
 
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
@@ -137,7 +137,7 @@ class EventLog:
         self.maxlen = maxlen
         self.buckets = buckets
         self.key_prefix = key_prefix
-        source = resources.files("a2a_gateway").joinpath("append.lua").read_text()
+        source = resources.files("a2a_gateway.store").joinpath("append.lua").read_text()
         self._script: AsyncScript = redis.register_script(source)
 
     @classmethod
