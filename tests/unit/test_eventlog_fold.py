@@ -69,14 +69,22 @@ def test_fold_accepts_a_generator_and_empty_input() -> None:
     assert texts(folded[0]) == ["1", "2"]
 
 
-@pytest.mark.parametrize("value", ["0-0", "1-0", "1700000000000-15", "10-0"])
+@pytest.mark.parametrize(
+    "value", ["0-0", "1-0", "1700000000000-15", "10-0", "18446744073709551615-18446744073709551615"]
+)
 def test_is_entry_id_accepts_stream_ids(value: str) -> None:
     assert is_entry_id(value)
 
 
 @pytest.mark.parametrize(
     "value",
-    ["", "1", "1-", "-1", "a-b", "1-2-3", "$", ">", " 1-0", "1-0 ", "1-0\n", "\uff11-\uff10"],
+    [
+        *("", "1", "1-", "-1", "a-b", "1-2-3", "$", ">", " 1-0", "1-0 ", "1-0\n", "\uff11-\uff10"),
+        # parts above 2^64-1: Redis refuses them ("Invalid stream ID")
+        "99999999999999999999-0",
+        "18446744073709551616-0",
+        "0-18446744073709551616",
+    ],
 )
 def test_is_entry_id_rejects_others(value: str) -> None:
     assert not is_entry_id(value)

@@ -19,7 +19,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ResponseError
 
-from a2a_gateway.core.states import TaskState
+from a2a_gateway.core.states import INTERRUPTED, TERMINAL, TaskState
 from a2a_gateway.models import (
     Message,
     Task,
@@ -29,6 +29,7 @@ from a2a_gateway.models import (
     now_iso,
 )
 from a2a_gateway.store.keys import TaskKeys
+from a2a_gateway.store.push_configs import PushConfigStore
 
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
@@ -40,11 +41,15 @@ MAX_BLOCK_MS = 5_000
 SOCKET_TIMEOUT_SECONDS = 15.0
 POOL_WAIT_SECONDS = 10.0
 _ENTRY_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
+MAX_ID_PART = 2**64 - 1
 
 
 def is_entry_id(value: str) -> bool:
-    """Whether ``value`` has the form of a Redis stream entry id (``ms-seq``)."""
-    return bool(_ENTRY_ID.fullmatch(value))
+    """Whether ``value`` is a Redis stream entry id (``ms-seq``, each part at most 2^64-1)."""
+    if not _ENTRY_ID.fullmatch(value):
+        return False
+    ms, sq = entry_key(value)
+    return ms <= MAX_ID_PART and sq <= MAX_ID_PART
 
 
 def entry_key(entry_id: str) -> tuple[int, int]:
@@ -79,15 +84,21 @@ class AppendResult:
     entry_id: str
     state: str
     exists: bool = True
+    seq: int = -1
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The task as of stream entry ``last_id`` (read atomically with it)."""
+    """The task as of stream entry ``last_id`` (read atomically with it), the agent that
+    owns it, the follow-ups it has accepted (``turns``) and the last one's id and seq."""
 
     task: Task
     last_id: str
     seq: int
+    agent: str = ""
+    turns: int = 0
+    accepted_id: str = ""
+    accepted_seq: int = -1
 
     @property
     def state(self) -> TaskState:
@@ -96,6 +107,15 @@ class Snapshot:
 
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def script_source() -> str:
+    """``append.lua`` with its state tables filled in from ``core.states``."""
+    source = resources.files("a2a_gateway.store").joinpath("append.lua").read_text()
+    for marker, states in (("TERMINAL", TERMINAL), ("INTERRUPTED", INTERRUPTED)):
+        table = ", ".join(f'["{state}"] = true' for state in sorted(states))
+        source = source.replace(f"--[[{marker}]]", table, 1)
+    return source
 
 
 def connect(url: str, max_connections: int = 1000) -> Redis:
@@ -137,8 +157,8 @@ class EventLog:
         self.maxlen = maxlen
         self.buckets = buckets
         self.key_prefix = key_prefix
-        source = resources.files("a2a_gateway.store").joinpath("append.lua").read_text()
-        self._script: AsyncScript = redis.register_script(source)
+        self.push = PushConfigStore(redis)
+        self._script: AsyncScript = redis.register_script(script_source())
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EventLog:
@@ -168,6 +188,7 @@ class EventLog:
         state: str = "",
         status: str = "",
         task: str = "",
+        extra: str = "",
         history: list[str] | None = None,
         chunks: list[str] | None = None,
     ) -> AppendResult:
@@ -184,20 +205,22 @@ class EventLog:
             self.maxlen,
             task,
             self.terminal_ttl_seconds,
+            extra,
             *history,
             *(chunks or []),
         ]
-        outcome, entry_id, current = await self._script(keys=keys.all(), args=args)
+        outcome, entry_id, current, seq_now = await self._script(keys=keys.all(), args=args)
         return AppendResult(
             appended=int(outcome) == 1,
             entry_id=as_text(entry_id),
             state=as_text(current),
             exists=int(outcome) != -1,
+            seq=int(seq_now),
         )
 
-    async def create(self, keys: TaskKeys, task: Task) -> AppendResult:
-        """Create the task with its first event (the ``Task``) unless it already exists.
-        A task restored from its workflow may already carry history and artifacts."""
+    async def create(self, keys: TaskKeys, task: Task, *, agent: str) -> AppendResult:
+        """Create the task, owned by ``agent``, with its first event (the ``Task``) unless
+        it already exists. A restored task may already carry history and artifacts."""
         body = task.dump()
         meta = {k: v for k, v in body.items() if k not in ("history", "artifacts", "status")}
         return await self._run(
@@ -208,6 +231,7 @@ class EventLog:
             state=task.status.state.value,
             status=_dumps(body["status"]),
             task=_dumps(meta),
+            extra=agent,
             history=[_dumps(m) for m in body.get("history", [])],
             chunks=[_dumps({"artifact": a, "append": False}) for a in body.get("artifacts", [])],
         )
@@ -243,6 +267,24 @@ class EventLog:
         """Record a client message in the history; this consumes a sequence number, no event."""
         return await self._run(keys, mode="append", seq=seq, history=[_dumps(message.dump())])
 
+    async def accept(self, keys: TaskKeys, message: Message, context_id: str) -> AppendResult:
+        """Take a client's follow-up into an interrupted task, atomically: the message joins
+        the history, the state becomes ``submitted`` (a status-update event at the next seq)
+        and the turn count grows. Not appended (``appended`` False) unless the task is
+        interrupted at this moment, so of two racing follow-ups exactly one is accepted."""
+        event = status_event(keys.task_id, context_id, TaskState.SUBMITTED, None, False)
+        body = event.dump()
+        return await self._run(
+            keys,
+            mode="accept",
+            seq=-1,
+            event=_dumps(body),
+            state=TaskState.SUBMITTED.value,
+            status=_dumps(body["status"]),
+            extra=message.message_id,
+            history=[_dumps(message.dump())],
+        )
+
     async def snapshot(self, keys: TaskKeys) -> Snapshot | None:
         """The task and the id of the last event it reflects, or None if Redis has no such task."""
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -260,8 +302,36 @@ class EventLog:
         if chunks:
             body["artifacts"] = fold_artifacts(json.loads(c) for c in chunks)
         return Snapshot(
-            task=Task.model_validate(body), last_id=fields["last_id"], seq=int(fields["seq"])
+            task=Task.model_validate(body),
+            last_id=fields["last_id"],
+            seq=int(fields["seq"]),
+            agent=fields.get("agent", ""),
+            turns=int(fields.get("turns", "0")),
+            accepted_id=fields.get("accepted_id", ""),
+            accepted_seq=int(fields.get("accepted_seq", "-1")),
         )
+
+    async def last_entry_id(self, keys: TaskKeys) -> str | None:
+        """The id of the newest entry of the task's stream, or None if it has none."""
+        newest: Any = await self.redis.xrevrange(keys.events, count=1)
+        return as_text(newest[0][0]) if newest else None
+
+    async def remember_missing(self, keys: TaskKeys, seconds: int) -> None:
+        """Note for ``seconds`` that this task exists nowhere (a negative lookup cache)."""
+        if seconds > 0:
+            await self.redis.set(keys.miss, "1", ex=seconds)
+
+    async def known_missing(self, keys: TaskKeys) -> bool:
+        """Whether a recent lookup found this task nowhere."""
+        return bool(await self.redis.exists(keys.miss))
+
+    async def discard(self, keys: TaskKeys) -> None:
+        """Delete every key of the task (used when its creation is rolled back)."""
+        await self.redis.delete(*keys.all())
+
+    async def ping(self) -> bool:
+        """Whether Redis answers."""
+        return bool(await self.redis.ping())
 
     async def read(self, keys: TaskKeys, after_id: str, *, count: int = 1000) -> list[Entry]:
         """Up to ``count`` entries strictly after ``after_id``, without waiting (following a

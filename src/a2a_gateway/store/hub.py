@@ -8,11 +8,32 @@ once, on the bounded queue of every subscriber of that stream.
 
 Contract:
 
+* **The hub reads from where a stream is, never from where a subscriber is.** When the
+  hub starts watching a stream, its reader *resolves* the stream's position (its last
+  entry id, ``XREVRANGE key + - COUNT 1``, or ``0-0`` if there is no such key; one
+  pipeline for every new stream of the bucket) and follows the stream from there. A
+  subscriber's own position only filters what it is given, so a position far in the
+  future (or beyond the largest possible id) gets that subscriber nothing until entries
+  pass it, and no subscriber can hold back, or break, the read of anyone else.
 * **Exactly once, in order.** A subscriber gets every entry after its position once.
   It first catches up on its own, paging through the stream with ``XRANGE`` from its
   position (so a late or resuming subscriber holds nobody back and a backlog never
   crowds its queue); when a page comes back short it is live, and takes entries from
-  its queue, which the hub has filled since it subscribed (duplicates dropped by id).
+  its queue (duplicates dropped by id). A short page makes it live only if the page was
+  requested after the stream was *following* (its position resolved, an
+  ``asyncio.Event`` per stream); an earlier short page makes it wait for that event and
+  read one more page. Why that loses nothing: let ``P`` be the position the reader
+  resolved. A subscriber present when the reader set ``P`` (the reply is handled and the
+  event set without an await in between) gets every entry after ``P`` offered to its
+  queue, since the reader reads from ``P`` on and dispatches to every current subscriber;
+  one that subscribed later, when the reader had dispatched up to ``Q``, gets every entry
+  after ``Q`` (dispatch and the position advance together, synchronously). A page
+  requested after both the resolution and the subscription is served after the
+  ``XREVRANGE`` that found ``P`` (and after ``Q`` was read), so a short one holds every
+  entry up to ``P`` (or ``Q``) that is after the subscriber's position; the queue holds
+  the rest. A short page requested before the resolution proves nothing: entries
+  appended between it and ``P`` would be in neither. The queue is emptied before each
+  page, because the page covers all it held.
 * **No waiting for a block timeout.** Each bucket also watches a *wake* stream in the
   same slot; subscribing to a stream the bucket did not follow appends to it, which
   ends the current block so the next read includes the new stream.
@@ -21,7 +42,19 @@ Contract:
   bounded (one queue, one page) and nothing is lost. Only if the entries after its
   position have been trimmed away does it end (``Overflow``, with its resume position):
   the client resumes from there and gets the task snapshot.
-* **Failures.** A reader whose read fails retries from the same positions with backoff.
+* **Failures.** A reader whose read fails on the connection retries from the same
+  positions with backoff. A read refused by Redis (``ResponseError``) is probed stream by
+  stream (a non-blocking ``XREAD`` each, beside a check that the bucket itself answers);
+  the streams that fail on their own (say a key of the wrong type) are dropped, their
+  subscribers end with ``StreamFailed``, one warning is logged per stream, and the other
+  streams of the bucket are read on at once. A subscriber whose own page is refused
+  ends with ``StreamFailed`` too.
+* **Draining.** ``drain`` (graceful shutdown) ends every subscription: a pending or later
+  ``next`` raises ``Drained`` promptly, even one blocked on an empty queue or held by a
+  full one, and ``subscribe`` raises ``Drained`` from then on.
+* **Ends carry the resume position.** ``Overflow``, ``StreamFailed`` and ``Drained`` are
+  ``SubscriptionEnded`` errors whose ``args[0]`` (also ``.last``) is the id of the last
+  entry the subscriber was given (its starting position if none), for a resume frame.
 * **Stopping.** A bucket left with no subscriber is woken through its wake stream and its
   reader returns, handing its connection back to the pool: readers are never cancelled
   in the middle of a read, which would leave a half-read connection behind.
@@ -36,7 +69,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from a2a_gateway.store.eventlog import (
     MAX_BLOCK_MS,
@@ -59,30 +92,65 @@ READ_COUNT = 500
 PAGE_SIZE = 200
 BACKOFF_START = 0.1
 BACKOFF_MAX = 2.0
+MAX_ID_KEY = (2**64 - 1, 2**64 - 1)  # no stream entry can follow this position
+_WAKE_UP = Entry(id="0-0", seq=0, event="", final=False)  # wakes a blocked ``next``
 
 
-class Overflow(Exception):
+class SubscriptionEnded(Exception):
+    """A subscription ended early; ``args[0]`` is the id to resume after."""
+
+    @property
+    def last(self) -> str:
+        """The id of the last entry the subscriber was given (or its starting position)."""
+        return str(self.args[0])
+
+
+class Overflow(SubscriptionEnded):
     """The subscriber fell so far behind that the stream no longer holds its position."""
+
+
+class StreamFailed(SubscriptionEnded):
+    """Redis refuses to read the stream (for example, its key holds another type)."""
+
+
+class Drained(SubscriptionEnded):
+    """The hub is draining for shutdown: the client should resume elsewhere."""
 
 
 @dataclass(eq=False)
 class Subscription:
-    """One reader's view of one task stream. Iterate with ``next``; always ``close``."""
+    """One reader's view of one task stream. Iterate with ``next``; always ``close``.
+
+    ``following`` is the stream's event, set once the hub follows the stream (or once the
+    subscription has ended); ``settling`` means the last page came back short before it
+    was set, so one more page is due after it."""
 
     hub: StreamHub
     keys: TaskKeys
     last: str
     queue: asyncio.Queue[Entry]
+    following: asyncio.Event
     backlog: list[Entry] = field(default_factory=list)
     overflowed: bool = False
     paging: bool = True
+    settling: bool = False
+    ended: type[SubscriptionEnded] | None = None
 
     async def next(self, within: float) -> Entry | None:
-        """The next entry, or None if none came ``within`` seconds."""
+        """The next entry, or None if none came ``within`` seconds.
+
+        Raises ``Overflow``, ``StreamFailed`` or ``Drained`` (with ``self.last``) when the
+        subscription has ended."""
         while True:
+            if self.ended is not None:
+                raise self.ended(self.last)
             if self.backlog:
                 entry = self.backlog.pop(0)
             elif self.paging:
+                if self.settling and not self.following.is_set():
+                    if not await self._followed(within):
+                        return None
+                    continue  # (it may have ended meanwhile)
                 await self._page()
                 continue
             elif self.overflowed:
@@ -100,18 +168,38 @@ class Subscription:
                 self.last = entry.id
                 return entry
 
+    async def _followed(self, within: float) -> bool:
+        """Wait at most ``within`` seconds for the hub to follow the stream."""
+        try:
+            async with asyncio.timeout(within):
+                await self.following.wait()
+        except TimeoutError:
+            return False
+        return True
+
     async def _page(self) -> None:
         """Read the next page from Redis. The queue is emptied first: the page covers all
-        it held, so only what arrives after this read counts against its bound."""
+        it held, so only what arrives after this read counts against its bound. A short
+        page ends paging only if the stream was followed before it was requested."""
         while not self.queue.empty():
             self.queue.get_nowait()
         self.overflowed = False
+        if entry_key(self.last) >= MAX_ID_KEY:  # nothing can follow: live, and given nothing
+            self.backlog, self.paging, self.settling = [], False, False
+            return
+        followed = self.following.is_set()
         redis, stream = self.hub.redis, self.keys.events
-        raw: Any = await redis.xrange(stream, min=f"({self.last}", count=PAGE_SIZE)
-        if raw and await trimmed_after(redis, stream, self.last):
-            raise Overflow(self.last)
+        try:
+            raw: Any = await redis.xrange(stream, min=f"({self.last}", count=PAGE_SIZE)
+            if raw and await trimmed_after(redis, stream, self.last):
+                raise Overflow(self.last)
+        except ResponseError as err:
+            log.info("subscription to %s failed: %s", stream, err)
+            raise StreamFailed(self.last) from err
         self.backlog = [entry_from(entry_id, data) for entry_id, data in raw]
-        self.paging = len(raw) == PAGE_SIZE
+        short = len(raw) < PAGE_SIZE
+        self.paging = not (short and followed)
+        self.settling = short and not followed
 
     def offer(self, entry: Entry) -> None:
         if self.overflowed:
@@ -120,6 +208,18 @@ class Subscription:
             self.queue.put_nowait(entry)
         except asyncio.QueueFull:
             self.overflowed = True
+
+    def end(self, reason: type[SubscriptionEnded]) -> None:
+        """End the subscription: its pending or next ``next`` raises ``reason(last)``.
+
+        Wakes a ``next`` blocked on the queue (which is then empty, so the wake-up entry
+        fits) or on ``following`` (no longer needed by anyone: every subscriber of the
+        stream is ending, or the stream was dropped)."""
+        if self.ended is None:
+            self.ended = reason
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(_WAKE_UP)
+        self.following.set()
 
     async def close(self) -> None:
         self.hub.unsubscribe(self)
@@ -133,11 +233,13 @@ class StreamHub:
         self.block_ms = min(block_ms, MAX_BLOCK_MS)
         self.queue_size = queue_size
         self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
-        self._positions: dict[str, str] = {}
+        self._following: dict[str, asyncio.Event] = {}  # watched stream -> resolved yet
+        self._positions: dict[str, str] = {}  # followed stream -> last id read
         self._buckets: dict[str, set[str]] = defaultdict(set)  # wake key -> stream keys
         self._readers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._drained = False
         self.reads = 0  # XREAD calls issued, for tests and the benchmark
 
     @property
@@ -152,34 +254,60 @@ class StreamHub:
         """Entries of ``keys.events`` after ``after``, from now until ``close``.
 
         Registration is atomic (nothing here awaits), so a caller cancelled around this
-        call either holds a subscription to close or left nothing behind."""
+        call either holds a subscription to close or left nothing behind. ``after`` never
+        becomes the hub's read position (see the module docstring). Raises ``Drained``
+        after ``drain``, ``RuntimeError`` after ``close``."""
+        if self._drained:
+            raise Drained(after)
         if self._closed:
             raise RuntimeError("the hub is closed")
         stream = keys.events
-        sub = Subscription(self, keys, after, asyncio.Queue(self.queue_size))
-        self._subscribers[stream].add(sub)
-        if stream not in self._positions:
-            self._positions[stream] = after
+        following = self._following.get(stream)
+        if following is None:
+            following = self._following[stream] = asyncio.Event()
             self._buckets[keys.wake].add(stream)
             self._ensure_reader(keys.wake)
+        sub = Subscription(self, keys, after, asyncio.Queue(self.queue_size), following)
+        self._subscribers[stream].add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Forget ``sub``; a bucket left with no stream has its reader woken to return."""
-        stream, wake = sub.keys.events, sub.keys.wake
+        stream = sub.keys.events
         subs = self._subscribers.get(stream)
         if subs is None:
             return
         subs.discard(sub)
-        if subs:
-            return
-        del self._subscribers[stream]
+        if not subs:
+            self._forget(sub.keys.wake, stream)
+
+    def drain(self) -> None:
+        """End every subscription with ``Drained`` and refuse new ones (graceful shutdown).
+
+        Readers go on until the ended subscriptions are closed, or until ``close``."""
+        self._drained = True
+        for subs in self._subscribers.values():
+            for sub in subs:
+                sub.end(Drained)
+
+    def _forget(self, wake: str, stream: str) -> set[Subscription]:
+        """Stop watching ``stream``; return its subscribers. A bucket left with no stream
+        has its reader woken to return."""
+        subs = self._subscribers.pop(stream, set())
+        self._following.pop(stream, None)
         self._positions.pop(stream, None)
         bucket = self._buckets.get(wake)
         if bucket is not None:
             bucket.discard(stream)
             if not bucket and wake in self._readers:
                 self._background(self._wake(wake))
+        return subs
+
+    def _fail(self, wake: str, stream: str, err: Exception) -> None:
+        """Drop a stream that Redis refuses to read; its subscribers end (``StreamFailed``)."""
+        log.warning("hub stops following %s: %s", stream, err)
+        for sub in self._forget(wake, stream):
+            sub.end(StreamFailed)
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -206,15 +334,13 @@ class StreamHub:
         backoff = BACKOFF_START
         while self._buckets.get(wake):
             try:
-                if wake_at is None:
-                    wake_at = await self._wake_position(wake)
-                streams: dict[Any, Any] = {s: self._positions[s] for s in self._buckets[wake]}
-                streams[wake] = wake_at
-                self.reads += 1
-                response: Any = await self.redis.xread(
-                    streams, count=READ_COUNT, block=self.block_ms
-                )
+                wake_at = await self._resolve(wake, wake_at)
+                if not self._buckets.get(wake):
+                    break  # every stream it watched failed to resolve
+                response = await self._read_once(wake, wake_at)
             except RedisError as err:
+                if isinstance(err, ResponseError) and await self._isolate(wake):
+                    continue  # the failing streams are dropped: read the others at once
                 log.warning("hub read of %s failed (%s); retrying in %.1fs", wake, err, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
@@ -233,9 +359,65 @@ class StreamHub:
         if not self._buckets.get(wake):
             self._buckets.pop(wake, None)
 
-    async def _wake_position(self, wake: str) -> str:
-        last: Any = await self.redis.xrevrange(wake, count=1)
-        return as_text(last[0][0]) if last else "0-0"
+    async def _resolve(self, wake: str, wake_at: str | None) -> str:
+        """Resolve the position of each watched stream of the bucket not followed yet (and
+        the wake stream's, the first time), then set its ``following`` event. Repeats until
+        none is left, so that the read issued right after (no await between) covers every
+        watched stream. Returns the wake stream's position."""
+        while True:
+            new = [s for s in self._buckets.get(wake, ()) if s not in self._positions]
+            if not new and wake_at is not None:
+                return wake_at
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.xrevrange(wake, count=1)  # also shows that the bucket itself answers
+            for stream in new:
+                pipe.xrevrange(stream, count=1)
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
+            if isinstance(replies[0], Exception):
+                raise replies[0]
+            if wake_at is None:
+                wake_at = _last_id(replies[0])
+            for stream, reply in zip(new, replies[1:], strict=True):
+                if stream not in self._following or stream in self._positions:
+                    continue  # unsubscribed meanwhile
+                if isinstance(reply, ResponseError):
+                    self._fail(wake, stream, reply)
+                elif isinstance(reply, Exception):
+                    raise reply
+                else:
+                    self._positions[stream] = _last_id(reply)
+                    self._following[stream].set()
+
+    async def _read_once(self, wake: str, wake_at: str) -> Any:
+        """One ``XREAD BLOCK`` over the bucket's followed streams and its wake stream."""
+        streams: dict[Any, Any] = {s: self._positions[s] for s in self._buckets.get(wake, ())}
+        streams[wake] = wake_at
+        self.reads += 1
+        return await self.redis.xread(streams, count=READ_COUNT, block=self.block_ms)
+
+    async def _isolate(self, wake: str) -> bool:
+        """After Redis refused the bucket's read: probe each followed stream on its own (a
+        non-blocking ``XREAD`` from its position) and drop those refused, provided the
+        bucket itself answers. Whether any was dropped."""
+        probes = {
+            s: self._positions[s] for s in self._buckets.get(wake, ()) if s in self._positions
+        }
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xlen(wake)
+        for stream, position in probes.items():
+            pipe.xread({stream: position}, count=1)
+        try:
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
+        except RedisError:
+            return False
+        if isinstance(replies[0], Exception):
+            return False  # the bucket as a whole is refused: back off and retry
+        dropped = False
+        for stream, reply in zip(probes, replies[1:], strict=True):
+            if isinstance(reply, ResponseError) and stream in self._positions:
+                self._fail(wake, stream, reply)
+                dropped = True
+        return dropped
 
     def _dispatch(self, stream: str, entries: list[Entry]) -> None:
         if stream not in self._positions:
@@ -263,3 +445,8 @@ class StreamHub:
             with contextlib.suppress(Exception):
                 await task
         self._readers.clear()
+
+
+def _last_id(reply: Any) -> str:
+    """The id in an ``XREVRANGE … COUNT 1`` reply, or ``0-0`` for an empty stream."""
+    return as_text(reply[0][0]) if reply else "0-0"

@@ -63,6 +63,12 @@ class TaskKeys:
         return self._key("push")
 
     @property
+    def miss(self) -> str:
+        """A short-lived marker: this task id was looked up and exists nowhere (negative
+        cache; not one of the task's keys, so the append script never touches it)."""
+        return self._key("miss")
+
+    @property
     def wake(self) -> str:
         """The bucket's wake-up stream (shared by all tasks of the bucket, same slot)."""
         return f"{self.prefix}:{{b{self.bucket}}}:wake"
