@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from a2a_gateway.agents.ask import QUESTION, AskAgent
+from a2a_gateway.agents.ask import MAX_ROUNDS, QUESTION, AskAgent, parse_rounds
 from a2a_gateway.agents.base import AgentContext, AgentOutput, ArtifactChunk, Status
-from a2a_gateway.agents.echo import EchoAgent
+from a2a_gateway.agents.echo import MAX_DELAY, MAX_WORD_CHUNKS, EchoAgent
 from a2a_gateway.agents.progress import MAX_INTERVAL, MAX_STEPS, ProgressAgent, parse_options
 from a2a_gateway.core.states import TaskState
 from a2a_gateway.models import DataPart, FilePart, FileWithUri, Message, TextPart
@@ -18,10 +18,14 @@ if TYPE_CHECKING:
     from a2a_gateway.models import Part
 
 
-def context(*parts: Part, turn: int = 0) -> AgentContext:
+def context(*parts: Part, turn: int = 0, first: str | None = None) -> AgentContext:
+    """A turn's context; ``first`` is the text of history[0] when it is another message."""
     message = Message(message_id="m-1", role="user", parts=list(parts))
+    history = [message]
+    if first is not None:
+        history = [Message(message_id="m-0", role="user", parts=[TextPart(text=first)]), message]
     return AgentContext(
-        task_id="t-1", context_id="c-1", message=message, history=[message], turn=turn
+        task_id="t-1", context_id="c-1", message=message, history=history, turn=turn
     )
 
 
@@ -116,6 +120,12 @@ def test_parse_options_clamps_huge_values() -> None:
     assert interval < 999999.5
 
 
+def test_progress_limits_are_ones_an_operator_accepts() -> None:
+    assert MAX_STEPS == 1000
+    assert MAX_INTERVAL == 60.0
+    assert parse_options("steps=10000 interval=3600") == (1000, 60.0)
+
+
 async def test_progress_yields_working_steps_then_result() -> None:
     outputs = await collect(ProgressAgent(), text_context("steps=3 interval=0"))
     assert len(outputs) == 4
@@ -154,3 +164,61 @@ async def test_ask_turn_one_answers_with_the_name() -> None:
     (chunk,) = chunks_only(outputs)
     assert "Ada Lovelace" in chunk_text(chunk)
     assert chunk.last_chunk is True
+
+
+async def test_ask_default_is_exactly_one_round() -> None:
+    (status,) = await collect(AskAgent(), text_context("hello", turn=0))
+    assert isinstance(status, Status)
+    assert status.text == QUESTION
+    (chunk,) = chunks_only(await collect(AskAgent(), context(TextPart(text="Ada"), turn=1)))
+    assert chunk_text(chunk) == "Hello, Ada!"
+
+
+@pytest.mark.parametrize(
+    ("text", "rounds"),
+    [
+        ("rounds=3", 3),
+        ("please, rounds = 12 of them", 12),
+        ("rounds=0", 1),
+        ("rounds=999999", MAX_ROUNDS),
+        ("hi", 1),
+        ("", 1),
+    ],
+)
+def test_parse_rounds(text: str, rounds: int) -> None:
+    assert parse_rounds(text) == rounds
+
+
+async def test_ask_rounds_asks_n_numbered_questions_then_greets_the_last_answer() -> None:
+    agent = AskAgent()
+    for turn in range(3):
+        ctx = context(TextPart(text=f"answer {turn}"), turn=turn, first="rounds=3")
+        if turn == 0:
+            ctx = text_context("rounds=3", turn=0)
+        (status,) = await collect(agent, ctx)
+        assert isinstance(status, Status)
+        assert status.state is TaskState.INPUT_REQUIRED
+        assert status.text == f"{QUESTION} (question {turn + 1} of 3)"
+    last = context(TextPart(text=" Grace "), turn=3, first="rounds=3")
+    (chunk,) = chunks_only(await collect(agent, last))
+    assert chunk_text(chunk) == "Hello, Grace!"
+    assert chunk.last_chunk is True
+
+
+async def test_ask_reads_rounds_from_the_first_message_only() -> None:
+    ctx = context(TextPart(text="rounds=5"), turn=1, first="hi")
+    (chunk,) = chunks_only(await collect(AskAgent(), ctx))
+    assert chunk_text(chunk) == "Hello, rounds=5!"
+
+
+async def test_echo_of_a_huge_number_of_words_is_bounded_and_exact() -> None:
+    text = " ".join(str(i) for i in range(25_000))
+    chunks = chunks_only(await collect(EchoAgent(delay=0), text_context(text)))
+    assert len(chunks) <= MAX_WORD_CHUNKS
+    assert "".join(chunk_text(c) for c in chunks) == text
+    assert [c.last_chunk for c in chunks].count(True) == 1
+
+
+def test_echo_delay_is_clamped() -> None:
+    assert EchoAgent(delay=3600).delay == MAX_DELAY
+    assert EchoAgent(delay=-1).delay == 0.0

@@ -2,6 +2,10 @@
 
 Defaults are 5 steps one second apart. Each step is a ``working`` status with a message;
 the agent can be cancelled at any moment (it only ever waits in ``asyncio.sleep``).
+
+Limits: a request asks for at most ``MAX_STEPS`` (1000) steps at most ``MAX_INTERVAL``
+(60 s) apart; larger values are clamped to these, negative ones to 0. The longest turn is
+therefore under 17 hours, which the built-in route's turn timeout allows for.
 """
 
 from __future__ import annotations
@@ -16,16 +20,19 @@ from a2a_gateway.core.states import TaskState
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-MAX_STEPS = 10_000
-MAX_INTERVAL = 3600.0
+DEFAULT_STEPS = 5
+DEFAULT_INTERVAL = 1.0
+MAX_STEPS = 1000
+MAX_INTERVAL = 60.0
 
 
 def parse_options(text: str) -> tuple[int, float]:
-    """``(steps, interval)`` from ``steps=N interval=S`` anywhere in ``text``, clamped."""
+    """``(steps, interval)`` from ``steps=N interval=S`` anywhere in ``text``, clamped to
+    ``[0, MAX_STEPS]`` and ``[0, MAX_INTERVAL]``."""
     steps_match = re.search(r"\bsteps\s*=\s*(\d+)", text)
     interval_match = re.search(r"\binterval\s*=\s*(\d+(?:\.\d+)?)", text)
-    steps = int(steps_match.group(1)) if steps_match else 5
-    interval = float(interval_match.group(1)) if interval_match else 1.0
+    steps = int(steps_match.group(1)) if steps_match else DEFAULT_STEPS
+    interval = float(interval_match.group(1)) if interval_match else DEFAULT_INTERVAL
     return max(0, min(steps, MAX_STEPS)), max(0.0, min(interval, MAX_INTERVAL))
 
 

@@ -1,38 +1,56 @@
-"""Activities: run an agent turn and publish each output straight to Redis.
+"""The task activities on Redis: run an agent turn and publish each output straight to the
+event log (brief, decision 7), reading the turn's message from the log (decision 11).
 
-Sequence numbers are deterministic per turn (``seq_start`` plus the output's index), so a
-retried turn re-publishes the same numbers and the append script drops what is already
-there. Redis errors propagate and Temporal retries the turn with backoff; an exception
-raised by the agent's own code ends the task as ``failed`` (retrying a bug repeats it).
+Ordering and retries: sequence numbers are deterministic per turn (``seq_start`` plus the
+output's index), so a retried turn re-publishes the same numbers and the append script
+drops what is already there. Every failure of a turn is retried by Temporal under the
+route's policy (a bounded number of attempts), Redis errors and agent errors alike; the
+workflow ends the task ``failed`` when the attempts are spent. An agent's exception is
+logged here with its stack, once per attempt; what crosses Temporal is a short message.
+
+Cancellation: the turn's agent is cancelled where it awaits; that is expected, so it is
+logged in one line at INFO and reported to Temporal as a cancellation (the workflow waits
+for it, see ``workflow``), never as a failure with a traceback.
+
+Claim check: a turn's result is its state, the next sequence number and its final status
+bounded by ``bounded_status``; messages and artifacts stay in Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from a2a_gateway.agents.base import AgentContext, ArtifactChunk, Status
-from a2a_gateway.core.contract import FinalInput, TurnInput, TurnResult
+from a2a_gateway.core.contract import (
+    FinalInput,
+    TaskActivities,
+    TurnInput,
+    TurnResult,
+    bounded_status,
+)
 from a2a_gateway.core.states import TaskState
 from a2a_gateway.models import Artifact, Message, Part, Task, TaskArtifactUpdateEvent, TextPart
-from a2a_gateway.store.eventlog import fold_artifacts, status_event
+from a2a_gateway.store.eventlog import status_event
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
+    from typing import Any
 
-    from a2a_gateway.agents.base import Agent, AgentOutput
-    from a2a_gateway.store.eventlog import AppendResult, EventLog
+    from a2a_gateway.agents.base import Agent
+    from a2a_gateway.core.contract import TaskView
+    from a2a_gateway.store.eventlog import AppendResult, EventLog, Snapshot
     from a2a_gateway.store.keys import TaskKeys
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 1.0
-MAX_KEPT_ARTIFACT_BYTES = 256 * 1024  # what one turn hands back to the workflow
+MAX_ERROR_CHARS = 500  # of an agent's exception message, in the Temporal failure
+AGENT_FAILED = "AgentFailed"
 
 
 def agent_message(
@@ -50,34 +68,39 @@ def _parts(text: str | None, parts: list[Part] | None = None) -> list[Part]:
     return list(parts or []) or ([TextPart(text=text)] if text else [])
 
 
+def find_message(snapshot: Snapshot | None, message_id: str) -> Message | None:
+    """The newest message ``message_id`` of the task's history, if Redis still has it."""
+    if snapshot is None:
+        return None
+    for message in reversed(snapshot.task.history or []):
+        if message.message_id == message_id:
+            return message
+    return None
+
+
 class TurnPublisher:
-    """Publishes one run of one turn in sequence order and remembers what the workflow
-    keeps of it. If Redis has lost the task, it re-creates it from the workflow's view
-    (``restore``) and publishes again: the worker heals the cache by itself."""
+    """Publishes one run of one turn in sequence order and remembers its last status. If
+    Redis has lost the task, it re-creates it from the workflow's bounded view (``view``)
+    and publishes again: the worker heals the cache by itself."""
 
     def __init__(
-        self, events: EventLog, keys: TaskKeys, context_id: str, seq: int, restore: dict[str, Any]
+        self, events: EventLog, keys: TaskKeys, context_id: str, seq: int, view: TaskView
     ) -> None:
         self.events = events
         self.keys = keys
         self.context_id = context_id
         self.seq = seq
-        self.restore = restore
+        self.view = view
         self.status: dict[str, Any] = {}
-        self.messages: list[dict[str, Any]] = []
-        self.chunks: list[dict[str, Any]] = []
 
     async def _publish(self, append: Callable[[], Awaitable[AppendResult]]) -> None:
         result = await append()
-        if not result.exists and self.restore:
+        if not result.exists:
             log.warning("task %s missing from Redis; restoring it", self.keys.task_id)
-            await self.events.create(self.keys, Task.model_validate(self.restore))
+            task = Task.model_validate(self.view.wire())
+            await self.events.create(self.keys, task, agent=self.view.agent)
             await append()
         self.seq += 1
-
-    async def history(self, message: Message) -> None:
-        seq = self.seq
-        await self._publish(lambda: self.events.append_history(self.keys, seq, message))
 
     async def state(
         self,
@@ -90,12 +113,10 @@ class TurnPublisher:
         seq, task_id = self.seq, self.keys.task_id
         message_id = message_id or f"{task_id}-{seq}"
         message = agent_message(message_id, _parts(text, parts), task_id, self.context_id)
-        final = state.terminal or state.interrupted
+        final = state.final
         event = status_event(task_id, self.context_id, state, message, final)
         await self._publish(lambda: self.events.append_status(self.keys, seq, event))
         self.status = event.status.dump()
-        if message is not None:
-            self.messages.append(message.dump())
         return final
 
     async def artifact(self, chunk: ArtifactChunk) -> None:
@@ -108,20 +129,14 @@ class TurnPublisher:
             last_chunk=chunk.last_chunk,
         )
         await self._publish(lambda: self.events.append_artifact(self.keys, seq, event))
-        self.chunks.append({"artifact": event.artifact.dump(), "append": chunk.append})
 
     def result(self, state: TaskState) -> TurnResult:
-        artifacts = fold_artifacts(self.chunks)
-        if len(json.dumps(artifacts)) > MAX_KEPT_ARTIFACT_BYTES:
-            artifacts = [
-                {**a, "parts": [], "metadata": {**a.get("metadata", {}), "truncated": True}}
-                for a in artifacts
-            ]
-        return TurnResult(state.value, self.seq, self.status, self.messages, artifacts)
+        """What the workflow keeps of the turn (bounded)."""
+        return TurnResult(state.value, self.seq, bounded_status(self.status or {"state": state}))
 
 
-class TaskActivities:
-    """The activities of the task workflow, bound to one event log and the loaded agents."""
+class RedisTaskActivities(TaskActivities):
+    """The task activities on one event log and the agents loaded for one task queue."""
 
     def __init__(self, events: EventLog, agents: dict[str, Agent]) -> None:
         self.events = events
@@ -129,56 +144,134 @@ class TaskActivities:
 
     @activity.defn(name="run_turn")
     async def run_turn(self, turn: TurnInput) -> TurnResult:
+        """See ``TaskActivities.run_turn``. The turn's message is looked up in the task's
+        history by ``messageId``; if Redis no longer has it, the task ends ``failed``
+        (re-created from the view if needed) instead of running the agent on nothing."""
         agent = self.agents.get(turn.agent)
         if agent is None:
             raise ApplicationError(
                 f"no agent named {turn.agent!r} on this worker", non_retryable=True
             )
         keys = self.events.keys(turn.principal, turn.task_id)
-        message = Message.model_validate(turn.message)
-        publish = TurnPublisher(self.events, keys, turn.context_id, turn.seq_start, turn.task)
-        if turn.turn > 0:
-            await publish.history(message)
-        await publish.state(TaskState.WORKING)
+        publish = TurnPublisher(self.events, keys, turn.context_id, turn.seq_start, turn.view)
         snapshot = await self.events.snapshot(keys)
-        history = list(snapshot.task.history or []) if snapshot else [message]
+        message = find_message(snapshot, turn.message_id)
+        if snapshot is None or message is None:
+            log.warning(
+                "task %s: message %s of turn %d is gone from Redis; failing the task",
+                turn.task_id,
+                turn.message_id,
+                turn.turn,
+            )
+            text = (
+                f"The message {turn.message_id} is no longer available (the task's event "
+                "log has lost it); please send it again in a new task."
+            )
+            await publish.state(TaskState.FAILED, text)
+            return publish.result(TaskState.FAILED)
+        await publish.state(TaskState.WORKING)
+        history = list(snapshot.task.history or [])
         context = AgentContext(turn.task_id, turn.context_id, message, history, turn.turn)
-        beat = asyncio.create_task(_heartbeat())
         try:
-            outputs = agent.run(context)
+            async with _heartbeating():
+                state = await self._run_agent(agent, context, publish, turn)
+        except asyncio.CancelledError:
+            _stopped(turn)
+            raise
+        return publish.result(state)
+
+    async def _run_agent(
+        self, agent: Agent, context: AgentContext, publish: TurnPublisher, turn: TurnInput
+    ) -> TaskState:
+        """Publish the agent's outputs in order; the state the turn ends in."""
+        outputs = agent.run(context)
+        try:
             while True:
                 try:
-                    output: AgentOutput = await anext(outputs)
+                    output = await anext(outputs)
                 except StopAsyncIteration:
                     break
-                except Exception:
-                    log.exception("agent %s failed on task %s", turn.agent, turn.task_id)
-                    await publish.state(TaskState.FAILED, "The agent failed to complete the task.")
-                    return publish.result(TaskState.FAILED)
+                except Exception as exc:
+                    raise _agent_failure(exc, turn) from None
                 activity.heartbeat(publish.seq)
                 if isinstance(output, Status):
                     if await publish.state(output.state, output.text, output.parts):
-                        return publish.result(output.state)
+                        return output.state
                 else:
                     await publish.artifact(output)
         finally:
-            beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beat
+            close = getattr(outputs, "aclose", None)
+            if close is not None:
+                await close()
         await publish.state(TaskState.COMPLETED)
-        return publish.result(TaskState.COMPLETED)
+        return TaskState.COMPLETED
 
     @activity.defn(name="publish_final")
     async def publish_final(self, final: FinalInput) -> None:
-        """Publish a final status after whatever is in the log (``seq`` -1: next free)."""
+        """See ``TaskActivities.publish_final``: appended at the next free sequence number
+        (-1), with a message id stable across retries."""
         keys = self.events.keys(final.principal, final.task_id)
-        publish = TurnPublisher(self.events, keys, final.context_id, -1, final.task)
+        publish = TurnPublisher(self.events, keys, final.context_id, -1, final.view)
         state = TaskState(final.state)
         await publish.state(state, final.text or None, message_id=f"{final.task_id}-{state}")
 
 
-async def _heartbeat() -> None:
-    """Heartbeat while the agent waits, so a crash is noticed and cancellation delivered."""
-    while True:
-        activity.heartbeat()
-        await asyncio.sleep(HEARTBEAT_EVERY)
+def _stopped(turn: TurnInput) -> None:
+    """Account for a turn stopped by Temporal, in one log line: INFO when the task was
+    cancelled or the worker is shutting down (expected), WARNING when Temporal has given up
+    on the turn (timed out, or its workflow is gone). In the second case nobody awaits the
+    turn's outcome any more, so it ends with a short benign failure instead of the SDK's
+    "completing as failed" stack trace."""
+    details = activity.cancellation_details()
+    if details is not None and (details.timed_out or details.not_found):
+        reason = "timed out" if details.timed_out else "its workflow has closed"
+        log.warning("task %s: turn %d abandoned: %s", turn.task_id, turn.turn, reason)
+        raise ApplicationError(
+            f"turn abandoned: {reason}",
+            non_retryable=True,
+            category=ApplicationErrorCategory.BENIGN,
+        ) from None
+    why = "the worker is shutting down" if details and details.worker_shutdown else "cancelled"
+    log.info("task %s: turn %d stopped: %s", turn.task_id, turn.turn, why)
+
+
+def _agent_failure(exc: Exception, turn: TurnInput) -> ApplicationError:
+    """Log an agent's exception with its stack (unexpected: once per attempt) and return the
+    short failure that crosses Temporal instead; ``BENIGN`` keeps the SDK from logging a
+    second stack, and the turn is still retried under the route's policy."""
+    log.error(
+        "agent %s failed on task %s (turn %d, attempt %d)",
+        turn.agent,
+        turn.task_id,
+        turn.turn,
+        activity.info().attempt,
+        exc_info=exc,
+    )
+    return ApplicationError(
+        f"agent {turn.agent!r} failed: {type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS],
+        type=AGENT_FAILED,
+        category=ApplicationErrorCategory.BENIGN,
+    )
+
+
+@contextlib.asynccontextmanager
+async def _heartbeating() -> AsyncIterator[None]:
+    """Heartbeat in the background while the agent runs (or waits), so that a dead worker
+    is noticed within the route's heartbeat timeout and a cancellation is delivered."""
+    timeout = activity.info().heartbeat_timeout
+    every = HEARTBEAT_EVERY
+    if timeout is not None:
+        every = min(every, timeout.total_seconds() / 3)
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(every)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

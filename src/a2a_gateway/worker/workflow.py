@@ -1,26 +1,38 @@
 """The task workflow: orchestrates turns; never touches Redis itself (brief, decision 7).
 
-Lifecycle: run turn 0 with the first message; while the turn leaves the task
-``input-required`` or ``auth-required``, wait for a ``user_message`` signal and run the
-next turn with it. Signals are de-duplicated by ``messageId``, so a client's retry does
-not start a second turn. Cancelling the workflow publishes a final ``canceled`` status;
-a turn that fails for good publishes ``failed``. Events published by a cancelled turn
-after that are dropped by the append script, which accepts nothing after a final state.
+Lifecycle: run turn 0 with the task's first message (history[0] in the event log); while
+a turn leaves the task ``input-required`` or ``auth-required``, wait for a
+``user_message`` signal (a ``MessageRef`` to a follow-up the gateway has already accepted
+into the log at sequence number ``seq``) and run the next turn with it. Signals are
+de-duplicated by ``messageId``, so a client's retry does not start a second turn.
 
-Source of truth: the workflow keeps a compact view of the task (status, history,
-artifacts as of the last turn boundary) and answers the ``task`` query with it, so the
-gateway and the worker can rebuild a task that Redis has lost (eviction, failover, TTL).
+Limits (the route's ``TurnPolicy``): each attempt of a turn is bounded by the turn
+timeout and the route's heartbeat, a turn by ``turn_attempts`` attempts, and the whole
+task by its deadline (``task_timeout_seconds`` after the start): waiting for an answer
+past the deadline, running past it, reaching ``max_turns`` or spending every attempt of a
+turn ends the task ``failed`` with a message saying why. The gateway's execution timeout
+is only a backstop behind these.
+
+Cancellation: cancelling the workflow cancels the running turn and *waits* until the
+turn has stopped (so the worker reports a cancellation, not a failure), then publishes a
+final ``canceled`` status. Events published by a turn after a final state are dropped by
+the append script.
+
+Claim check (brief, decision 11): inputs, signals and results carry references, sizes and
+a bounded ``TaskView``; the ``task`` query answers with that view, from which the gateway
+and the worker rebuild a task that Redis has lost (eviction, failover, TTL).
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
-from typing import Any
+import contextlib
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, CancelledError
+from temporalio.exceptions import ActivityError, CancelledError, TimeoutType
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from a2a_gateway.core.contract import (
@@ -29,124 +41,158 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_MESSAGE,
         WORKFLOW_NAME,
         FinalInput,
+        MessageRef,
+        TaskActivities,
         TaskInput,
+        TaskView,
         TurnInput,
+        TurnPolicy,
         TurnResult,
+        bounded_status,
     )
-    from a2a_gateway.core.states import INTERRUPTED
+    from a2a_gateway.core.states import INTERRUPTED, TaskState
 
-TURN_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=10),
-    maximum_attempts=0,
-)
-TURN_HEARTBEAT = timedelta(seconds=3)
-TURN_TIMEOUT = timedelta(hours=6)
 FINAL_TIMEOUT = timedelta(seconds=30)
+FINAL_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=5), maximum_attempts=50)
+AGENT_FAILED_TEXT = "The agent failed to complete the task."
+
+
+def turn_retry(policy: TurnPolicy) -> RetryPolicy:
+    """The retry policy of a turn: ``turn_attempts`` attempts with a short backoff."""
+    return RetryPolicy(
+        initial_interval=timedelta(milliseconds=200),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=10),
+        maximum_attempts=policy.turn_attempts,
+    )
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` for people: '45 seconds', '2 minutes', '7 days'."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds:g} second{'s' if seconds != 1 else ''}"
 
 
 @workflow.defn(name=WORKFLOW_NAME)
 class TaskWorkflow:
-    """One A2A task."""
+    """One A2A task (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._inbox: list[dict[str, Any]] = []
+        self._inbox: list[MessageRef] = []
         self._seen: set[str] = set()
-        self._task: dict[str, Any] = {}
+        self._view = TaskView(task_id="", context_id="", agent="")
 
     @workflow.run
     async def run(self, task: TaskInput) -> str:
-        self._seen.add(str(task.message.get("messageId")))
-        self._task = {
-            "kind": "task",
-            "id": task.task_id,
-            "contextId": task.context_id,
-            "status": {"state": "submitted"},
-            "history": [task.message],
-            "artifacts": [],
-        }
-        if task.metadata:
-            self._task["metadata"] = task.metadata
-        message, turn, seq = task.message, 0, 1
+        policy = task.policy
+        self._seen.add(task.message_id)
+        self._view = TaskView(task.task_id, task.context_id, task.agent)
+        deadline = workflow.now() + timedelta(seconds=policy.task_timeout_seconds)
+        limit = duration(policy.task_timeout_seconds)
+        message_id, turn, seq = task.message_id, 0, 1
         try:
             while True:
-                self._task["status"] = {"state": "working"}
-                result: TurnResult = await workflow.execute_activity(
-                    "run_turn",
+                left = deadline - workflow.now()
+                if left <= timedelta(0):
+                    return await self._fail(task, f"The task did not finish within {limit}.")
+                self._view.status = {"state": TaskState.WORKING.value}
+                result = await workflow.execute_activity_method(
+                    TaskActivities.run_turn,
                     TurnInput(
                         task.principal,
                         task.task_id,
                         task.context_id,
                         task.agent,
-                        message,
+                        message_id,
                         turn,
                         seq,
-                        self._view(),
+                        self._snapshot(),
                     ),
-                    result_type=TurnResult,
-                    start_to_close_timeout=TURN_TIMEOUT,
-                    heartbeat_timeout=TURN_HEARTBEAT,
-                    retry_policy=TURN_RETRY,
+                    start_to_close_timeout=timedelta(seconds=policy.turn_timeout_seconds),
+                    schedule_to_close_timeout=left,
+                    heartbeat_timeout=timedelta(seconds=policy.heartbeat_seconds),
+                    retry_policy=turn_retry(policy),
+                    cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
                 )
                 seq = result.next_seq
                 self._apply(result)
                 if result.state not in INTERRUPTED:
                     return result.state
-                await workflow.wait_condition(lambda: bool(self._inbox))
-                message, turn = self._inbox.pop(0), turn + 1
-                self._task["history"].append(message)
+                if turn + 1 >= policy.max_turns:
+                    text = f"The task reached its limit of {policy.max_turns} turns."
+                    return await self._fail(task, text)
+                ref = await self._next_message(deadline)
+                if ref is None:
+                    return await self._fail(task, f"No answer within {limit}; the task has ended.")
+                message_id, turn, seq = ref.message_id, turn + 1, max(seq, ref.seq + 1)
         except asyncio.CancelledError:
-            await self._final(task, "canceled", "")
+            await self._final(task, TaskState.CANCELED, "")
             raise
         except ActivityError as err:
-            if isinstance(err.cause, CancelledError):
-                await self._final(task, "canceled", "")
+            if isinstance(err.cause, CancelledError) or workflow.cancellation_reason() is not None:
+                await self._final(task, TaskState.CANCELED, "")
                 raise asyncio.CancelledError from err
-            await self._final(task, "failed", "The agent failed to complete the task.")
-            workflow.logger.warning("task %s failed: %s", task.task_id, err.cause)
-            return "failed"
+            workflow.logger.warning("task %s: turn failed for good: %r", task.task_id, err.cause)
+            cause = err.cause
+            if (
+                isinstance(cause, TemporalTimeoutError)
+                and cause.type == TimeoutType.SCHEDULE_TO_CLOSE
+            ):
+                return await self._fail(task, f"The task did not finish within {limit}.")
+            return await self._fail(task, AGENT_FAILED_TEXT)
 
-    def _view(self) -> dict[str, Any]:
-        view = dict(self._task)
-        view["history"] = list(self._task["history"])
-        view["artifacts"] = list(self._task["artifacts"])
-        return view
+    async def _next_message(self, deadline: datetime) -> MessageRef | None:
+        """The next follow-up, or None if none came before ``deadline``."""
+        left = (deadline - workflow.now()).total_seconds()
+        if left > 0:
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: bool(self._inbox), timeout=left)
+        return self._inbox.pop(0) if self._inbox else None
+
+    def _snapshot(self) -> TaskView:
+        """A copy of the view, for an activity input."""
+        return TaskView(
+            self._view.task_id, self._view.context_id, self._view.agent, dict(self._view.status)
+        )
 
     def _apply(self, result: TurnResult) -> None:
-        """Fold a turn's outcome into the task view."""
-        self._task["status"] = result.status or {"state": result.state}
-        self._task["history"].extend(result.messages)
-        by_id = {a["artifactId"]: a for a in self._task["artifacts"]}
-        for artifact in result.artifacts:
-            by_id[artifact["artifactId"]] = artifact
-        self._task["artifacts"] = list(by_id.values())
+        """Fold a turn's outcome into the view (bounded whatever the turn returned)."""
+        self._view.status = bounded_status(result.status or {"state": result.state})
 
-    async def _final(self, task: TaskInput, state: str, text: str) -> None:
-        self._task["status"] = {"state": state}
-        await workflow.execute_activity(
-            "publish_final",
-            FinalInput(task.principal, task.task_id, task.context_id, state, text, self._view()),
+    async def _fail(self, task: TaskInput, text: str) -> str:
+        """End the task ``failed`` with ``text`` for the client."""
+        workflow.logger.info("task %s failed: %s", task.task_id, text)
+        await self._final(task, TaskState.FAILED, text)
+        return TaskState.FAILED.value
+
+    async def _final(self, task: TaskInput, state: TaskState, text: str) -> None:
+        self._view.status = {"state": state.value}
+        # A local activity: a final status never queues behind the agent's busy turn slots.
+        await workflow.execute_local_activity_method(
+            TaskActivities.publish_final,
+            FinalInput(
+                task.principal, task.task_id, task.context_id, state.value, text, self._snapshot()
+            ),
             start_to_close_timeout=FINAL_TIMEOUT,
-            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=5)),
+            retry_policy=FINAL_RETRY,
         )
 
     @workflow.signal(name=SIGNAL_MESSAGE)
-    def user_message(self, message: dict[str, Any]) -> None:
-        message_id = str(message.get("messageId"))
-        if message_id in self._seen:
+    def user_message(self, ref: MessageRef) -> None:
+        """A follow-up accepted by the gateway; a message id already seen is ignored."""
+        if ref.message_id in self._seen:
             return
-        self._seen.add(message_id)
-        self._inbox.append(message)
+        self._seen.add(ref.message_id)
+        self._inbox.append(ref)
 
     @workflow.query(name=QUERY_STATE)
     def state(self) -> str:
-        return str(self._task.get("status", {}).get("state", "submitted"))
+        return str(self._view.status.get("state", TaskState.SUBMITTED.value))
 
     @workflow.query(name=QUERY_TASK)
-    def task(self) -> dict[str, Any]:
-        """The task as the workflow knows it: exact at turn boundaries, behind mid-turn."""
-        view = self._view()
-        if not view["artifacts"]:
-            del view["artifacts"]
-        return view
+    def task(self) -> TaskView:
+        """The bounded view: exact at turn boundaries, ``working`` during a turn."""
+        return self._snapshot()
