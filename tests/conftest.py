@@ -81,7 +81,7 @@ def start_gateway(stack: Stack, worker: None, tmp_path: Path) -> Iterator[Callab
 
 @pytest.fixture
 async def redis(stack: Stack) -> AsyncIterator[Redis]:
-    client = Redis.from_url(stack.redis_url)
+    client = Redis.from_url(stack.redis_url, socket_timeout=30)
     yield client
     await client.aclose()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import os
 import shutil
 import signal
@@ -37,6 +38,16 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def graceful_seconds(drain_seconds: str | None) -> int:
+    """Uvicorn's ``--timeout-graceful-shutdown`` (whole seconds, at least 1) for an
+    ``A2A_DRAIN_SECONDS`` value (default 5); a malformed value is left to the gateway's
+    settings to refuse."""
+    try:
+        return max(1, math.ceil(float(drain_seconds or 5)))
+    except (ValueError, OverflowError):
+        return 5
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
@@ -192,10 +203,14 @@ class Stack:
     def gateway(
         self, port: int, env: dict[str, str] | None = None, host: str = "127.0.0.1"
     ) -> Managed:
-        """A gateway process under uvicorn (not yet started)."""
+        """A gateway process under uvicorn (not yet started). On SIGTERM it drains its
+        streams and exits within ``A2A_DRAIN_SECONDS`` (uvicorn's graceful timeout)."""
+        service_env = self.service_env(env)
+        drain = service_env.get("A2A_DRAIN_SECONDS") or os.environ.get("A2A_DRAIN_SECONDS")
         argv = [sys.executable, "-m", "uvicorn", "--factory", "a2a_gateway.gateway.app:create_app"]
         argv += ["--host", host, "--port", str(port), "--no-access-log", "--log-level", "warning"]
-        return Managed("gateway", argv, port=port, env=self.service_env(env))
+        argv += ["--timeout-graceful-shutdown", str(graceful_seconds(drain))]
+        return Managed("gateway", argv, port=port, env=service_env)
 
     def stop(self) -> None:
         while self.processes:

@@ -3,17 +3,54 @@
 Field names follow the spec's camelCase on the wire (``by_alias``) and snake_case in
 Python. Models validate what clients send; what the gateway emits is built from them
 and serialised with ``dump``, which drops unset optional fields as the spec's examples do.
+
+What a client can make the gateway store is bounded (``core.limits``): id lengths, parts
+per message, list sizes, metadata size. An over-limit field fails validation with a
+message that names the limit (-32602). Artifacts built up from appended chunks are not
+capped in parts: agents make them, not clients.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
+from a2a_gateway.core.limits import (
+    MAX_ID_LENGTH,
+    MAX_LIST_ITEMS,
+    MAX_MEDIA_TYPE_LENGTH,
+    MAX_METADATA_BYTES,
+    MAX_PARTS,
+    MAX_URI_LENGTH,
+)
 from a2a_gateway.core.states import TaskState  # noqa: TC001 - pydantic needs it at run time
+
+
+def _bounded_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+    if size > MAX_METADATA_BYTES:
+        raise ValueError(f"metadata must be at most {MAX_METADATA_BYTES} bytes as JSON, not {size}")
+    return value
+
+
+Id = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH)]
+"""An id a client may send (possibly empty where the spec allows it)."""
+RequiredId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
+Uri = Annotated[str, StringConstraints(max_length=MAX_URI_LENGTH)]
+MediaType = Annotated[str, StringConstraints(max_length=MAX_MEDIA_TYPE_LENGTH)]
+Metadata = Annotated[dict[str, Any], AfterValidator(_bounded_metadata)]
+"""A ``metadata`` object: any JSON object up to ``MAX_METADATA_BYTES``."""
 
 
 class A2AModel(BaseModel):
@@ -29,7 +66,7 @@ class A2AModel(BaseModel):
 class TextPart(A2AModel):
     kind: Literal["text"] = "text"
     text: str
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
 
 class FileWithBytes(A2AModel):
@@ -38,7 +75,7 @@ class FileWithBytes(A2AModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
     bytes: str
-    mime_type: str | None = None
+    mime_type: MediaType | None = None
     name: str | None = None
 
 
@@ -48,20 +85,20 @@ class FileWithUri(A2AModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
     uri: str
-    mime_type: str | None = None
+    mime_type: MediaType | None = None
     name: str | None = None
 
 
 class FilePart(A2AModel):
     kind: Literal["file"] = "file"
     file: FileWithBytes | FileWithUri
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
 
 class DataPart(A2AModel):
     kind: Literal["data"] = "data"
     data: dict[str, Any]
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
 
 Part = Annotated[TextPart | FilePart | DataPart, Field(discriminator="kind")]
@@ -69,14 +106,14 @@ Part = Annotated[TextPart | FilePart | DataPart, Field(discriminator="kind")]
 
 class Message(A2AModel):
     kind: Literal["message"] = "message"
-    message_id: str = Field(min_length=1)
+    message_id: RequiredId
     role: Literal["user", "agent"]
-    parts: list[Part] = Field(min_length=1)
-    task_id: str | None = None
-    context_id: str | None = None
-    reference_task_ids: list[str] | None = None
-    extensions: list[str] | None = None
-    metadata: dict[str, Any] | None = None
+    parts: list[Part] = Field(min_length=1, max_length=MAX_PARTS)
+    task_id: Id | None = None
+    context_id: Id | None = None
+    reference_task_ids: list[Id] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+    extensions: list[Uri] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+    metadata: Metadata | None = None
 
     def text(self) -> str:
         """The concatenated text of the message's text parts."""
@@ -90,54 +127,54 @@ class TaskStatus(A2AModel):
 
 
 class Artifact(A2AModel):
-    artifact_id: str
+    artifact_id: Id
     parts: list[Part]
     name: str | None = None
     description: str | None = None
-    extensions: list[str] | None = None
-    metadata: dict[str, Any] | None = None
+    extensions: list[Uri] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
+    metadata: Metadata | None = None
 
 
 class Task(A2AModel):
     kind: Literal["task"] = "task"
-    id: str
-    context_id: str
+    id: Id
+    context_id: Id
     status: TaskStatus
     history: list[Message] | None = None
     artifacts: list[Artifact] | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
 
 class TaskStatusUpdateEvent(A2AModel):
     kind: Literal["status-update"] = "status-update"
-    task_id: str
-    context_id: str
+    task_id: Id
+    context_id: Id
     status: TaskStatus
     final: bool
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
 
 class TaskArtifactUpdateEvent(A2AModel):
     kind: Literal["artifact-update"] = "artifact-update"
-    task_id: str
-    context_id: str
+    task_id: Id
+    context_id: Id
     artifact: Artifact
     append: bool | None = None
     last_chunk: bool | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
 
 Event = Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent
 
 
 class PushNotificationAuthenticationInfo(A2AModel):
-    schemes: list[str]
+    schemes: list[str] = Field(max_length=MAX_LIST_ITEMS)
     credentials: str | None = None
 
 
 class PushNotificationConfig(A2AModel):
-    url: str = Field(min_length=1)
-    id: str | None = None
+    url: Uri = Field(min_length=1)
+    id: Id | None = None
     token: str | None = None
     authentication: PushNotificationAuthenticationInfo | None = None
 
@@ -149,7 +186,7 @@ class PushNotificationConfig(A2AModel):
 
 
 class MessageSendConfiguration(A2AModel):
-    accepted_output_modes: list[str] | None = None
+    accepted_output_modes: list[MediaType] | None = Field(default=None, max_length=MAX_LIST_ITEMS)
     blocking: bool | None = None
     history_length: int | None = Field(default=None, ge=0)
     push_notification_config: PushNotificationConfig | None = None
@@ -158,7 +195,7 @@ class MessageSendConfiguration(A2AModel):
 class MessageSendParams(A2AModel):
     message: Message
     configuration: MessageSendConfiguration | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
     @model_validator(mode="after")
     def _user_role(self) -> MessageSendParams:
@@ -168,8 +205,8 @@ class MessageSendParams(A2AModel):
 
 
 class TaskIdParams(A2AModel):
-    id: str = Field(min_length=1)
-    metadata: dict[str, Any] | None = None
+    id: RequiredId
+    metadata: Metadata | None = None
 
 
 class TaskQueryParams(TaskIdParams):
@@ -177,16 +214,16 @@ class TaskQueryParams(TaskIdParams):
 
 
 class TaskPushNotificationConfig(A2AModel):
-    task_id: str = Field(min_length=1)
+    task_id: RequiredId
     push_notification_config: PushNotificationConfig
 
 
 class GetTaskPushNotificationConfigParams(TaskIdParams):
-    push_notification_config_id: str | None = None
+    push_notification_config_id: Id | None = None
 
 
 class DeleteTaskPushNotificationConfigParams(TaskIdParams):
-    push_notification_config_id: str = Field(min_length=1)
+    push_notification_config_id: RequiredId
 
 
 def trim_history(task: Task, history_length: int | None) -> Task:

@@ -302,6 +302,7 @@ OK_CASES = [
         "Task",
         "GetTaskSuccessResponse",
         _state("input-required"),
+        path=ASK,
     ),
     Ok(
         "tasks/cancel-working",
@@ -692,7 +693,12 @@ ERR_CASES = [
     ],
     # -32002
     Err("notcancelable-completed", on_task("tasks/cancel", lambda c: {"id": c.completed}), -32002),
-    Err("notcancelable-canceled", on_task("tasks/cancel", lambda c: {"id": c.canceled}), -32002),
+    Err(
+        "notcancelable-canceled",
+        on_task("tasks/cancel", lambda c: {"id": c.canceled}),
+        -32002,
+        path=PROGRESS,
+    ),
     # -32003 (push off on gateway_url)
     *[
         Err(
@@ -1070,12 +1076,15 @@ async def test_multi_turn_follow_up_completes(ctx: Ctx) -> None:
 @pytest.mark.parametrize("history_length", [0, 1], ids=["historyLength-0", "historyLength-1"])
 async def test_history_length_trims_first_streamed_task(ctx: Ctx, history_length: int) -> None:
     asked = await ctx.call(ctx.url, "message/send", message("hi"), ASK)
-    full = await ctx.call(ctx.url, "tasks/get", {"id": asked["id"]})
+    full = await ctx.call(ctx.url, "tasks/get", {"id": asked["id"]}, ASK)
     assert len(full["history"]) >= 1
     params = message("Bo", asked["id"]) | {"configuration": {"historyLength": history_length}}
     stream = await events(ctx.client, ctx.url + ASK, rpc("message/stream", params, 9))
     results = stream_results(stream, 9)
     first = results[0]
     assert first["kind"] == "task"
-    assert first["history"] == full["history"][len(full["history"]) - history_length :]
+    # the first frame already holds the answer: the last n of the history plus "Bo"
+    sent = params["message"] | {"contextId": asked["contextId"], "kind": "message"}
+    answered = [*full["history"], sent]
+    assert first["history"] == answered[len(answered) - history_length :]
     assert results[-1]["status"]["state"] == "completed"

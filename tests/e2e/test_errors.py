@@ -150,7 +150,9 @@ async def test_oversize_body_is_refused_before_parsing(
         + b"a" * 2_000_000
         + b'"}}'
     )
-    response = await client.post(gateway_url, content=huge)
+    response = await client.post(
+        gateway_url, content=huge, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == -32600
 

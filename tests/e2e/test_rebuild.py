@@ -1,5 +1,9 @@
 """Temporal is the source of truth: when Redis loses a task (eviction, failover, TTL), the
-gateway and the worker rebuild it from the workflow and the client carries on."""
+gateway and the worker rebuild it from the workflow and the client carries on.
+
+What is rebuilt is the workflow's bounded view (id, context, agent, status with a small
+message): history and artifacts live only in the event log, because nothing unbounded
+crosses Temporal (claim check, docs/reliability.md)."""
 
 from __future__ import annotations
 
@@ -40,8 +44,7 @@ async def test_tasks_get_rebuilds_a_lost_completed_task(
     task = rebuilt["result"]
     assert task["status"]["state"] == "completed"
     assert task["contextId"] == original["contextId"]
-    assert task["history"] == original["history"]
-    assert task["artifacts"] == original["artifacts"]
+    assert "history" not in task and "artifacts" not in task, "only the bounded view"
     assert await redis.keys(f"a2a:*:task:anonymous:{original['id']}"), "written back to Redis"
 
 
@@ -78,7 +81,8 @@ async def test_lost_input_required_task_is_rebuilt_and_can_be_answered(
     resumed = await events(client, url, rpc("tasks/resubscribe", {"id": asked["id"]}))
     assert resumed[0].result["kind"] == "task"
     assert resumed[0].result["status"]["state"] == "input-required"
-    assert [m["role"] for m in resumed[0].result["history"]] == ["user", "agent"]
+    question = resumed[0].result["status"]["message"]["parts"][0]["text"]
+    assert question.endswith("?"), "the status and its (small) message survive"
 
     answered = await client.post(url, json=rpc("message/send", message("Barbara", asked["id"])))
     task = answered.json()["result"]

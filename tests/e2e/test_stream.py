@@ -122,7 +122,9 @@ async def test_ask_goes_input_required_then_completes_with_streamed_answer(
 
     second = await events(client, url, rpc("message/stream", message("Ada", task_id=task_id)))
     assert kinds(second) == ["task", "status:working", "artifact-update", "status:completed"]
-    assert second[0].result["status"]["state"] == "input-required"
+    # the first frame already reflects the answer (issue 9, item 9)
+    assert second[0].result["status"]["state"] == "submitted"
+    assert second[0].result["history"][-1]["parts"][0]["text"] == "Ada"
     assert second[2].result["artifact"]["parts"][0]["text"] == "Hello, Ada!"
     assert _ids(first)[-1] < _ids(second)[1]
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from a2a_gateway.core.limits import MAX_ID_LENGTH, MAX_JSON_DEPTH
 from a2a_gateway.errors import InvalidParamsError, InvalidRequestError, JSONParseError
-from a2a_gateway.gateway.jsonrpc import WithId, parse, validate
+from a2a_gateway.gateway.jsonrpc import WithId, decode, depth_exceeds, parse, validate
 from a2a_gateway.models import MessageSendParams
 
 
@@ -147,3 +148,70 @@ def test_validate_params_not_a_dict_is_invalid_params(bad: Any) -> None:
     with pytest.raises(InvalidParamsError) as info:
         validate(MessageSendParams, bad)
     assert info.value.code == -32602
+
+
+def nested(depth: int) -> Any:
+    """A request whose body nests ``depth`` levels: the request object, params, then lists."""
+    inner: Any = 1
+    for _ in range(depth - 2):
+        inner = [inner]
+    return request(id="deep", params={"x": inner})
+
+
+def nested_body(depth: int) -> bytes:
+    """``nested(depth)`` as bytes, built without recursion (``json.dumps`` has a limit)."""
+    lists = depth - 2
+    return (
+        b'{"jsonrpc":"2.0","id":"deep","method":"message/send","params":{"x":'
+        + b"[" * lists
+        + b"1"
+        + b"]" * lists
+        + b"}}"
+    )
+
+
+def test_depth_at_the_limit_parses() -> None:
+    data = nested(MAX_JSON_DEPTH)
+    assert not depth_exceeds(data, MAX_JSON_DEPTH)
+    assert depth_exceeds(data, MAX_JSON_DEPTH - 1)
+    assert json.loads(nested_body(MAX_JSON_DEPTH)) == data
+    assert parse(nested_body(MAX_JSON_DEPTH)).id == "deep"
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 300, 500])
+def test_depth_over_the_limit_is_invalid_params_naming_it(depth: int) -> None:
+    with pytest.raises(WithId) as info:
+        parse(nested_body(depth))
+    assert info.value.request_id == "deep"
+    assert info.value.error.code == -32602
+    assert str(MAX_JSON_DEPTH) in info.value.error.message
+
+
+def test_depth_the_parser_refuses_is_invalid_params_naming_the_limit() -> None:
+    raw = b'{"jsonrpc":"2.0","id":1,"method":"tasks/get","params":' + b"[" * 100_000
+    raw += b"]" * 100_000 + b"}"
+    with pytest.raises(InvalidParamsError) as info:
+        parse(raw)
+    assert info.value.code == -32602
+    assert str(MAX_JSON_DEPTH) in info.value.message
+
+
+def test_depth_of_a_batch_counts_its_array() -> None:
+    assert depth_exceeds([nested(MAX_JSON_DEPTH)], MAX_JSON_DEPTH)
+    with pytest.raises(InvalidParamsError):
+        decode(body([nested(MAX_JSON_DEPTH)]))
+
+
+@pytest.mark.parametrize(
+    ("value", "depth"), [(1, 0), ([], 1), ({"a": [1, {}]}, 3), ([[], [[]]], 3)]
+)
+def test_depth_is_counted_in_arrays_and_objects(value: Any, depth: int) -> None:
+    assert not depth_exceeds(value, depth)
+    assert depth == 0 or depth_exceeds(value, depth - 1)
+
+
+def test_string_id_longer_than_the_limit_is_invalid_request() -> None:
+    assert parse(body(request(id="i" * MAX_ID_LENGTH))).id == "i" * MAX_ID_LENGTH
+    with pytest.raises(InvalidRequestError) as info:
+        parse(body(request(id="i" * (MAX_ID_LENGTH + 1))))
+    assert str(MAX_ID_LENGTH) in info.value.message

@@ -5,17 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from a2a_gateway.core.limits import (
+    MAX_ID_LENGTH,
+    MAX_LIST_ITEMS,
+    MAX_METADATA_BYTES,
+    MAX_PARTS,
+    MAX_URI_LENGTH,
+)
 from a2a_gateway.core.states import TaskState
 from a2a_gateway.models import (
+    Artifact,
     DataPart,
+    DeleteTaskPushNotificationConfigParams,
     FilePart,
     FileWithBytes,
     FileWithUri,
     Message,
     MessageSendParams,
     Task,
+    TaskIdParams,
+    TaskPushNotificationConfig,
     TaskStatus,
     TextPart,
     trim_history,
@@ -169,3 +180,108 @@ def test_trim_history_keeps_the_most_recent() -> None:
 
 def test_trim_history_longer_than_history_keeps_all() -> None:
     assert ids(trim_history(make_task(3), 10)) == ["m-0", "m-1", "m-2"]
+
+
+# -- limits (core/limits.py): each cap accepts its limit and refuses one more, naming it ------
+
+LONG_ID = "i" * (MAX_ID_LENGTH + 1)
+BIG_METADATA = {"k": "v" * MAX_METADATA_BYTES}
+PUSH = {"url": "https://example.com/hook"}
+
+
+def text_parts(count: int) -> list[dict[str, Any]]:
+    return [{"kind": "text", "text": str(i)} for i in range(count)]
+
+
+CAPS = [
+    pytest.param(MessageSendParams, params(messageId=LONG_ID), "128", id="messageId"),
+    pytest.param(MessageSendParams, params(taskId=LONG_ID), "128", id="taskId"),
+    pytest.param(MessageSendParams, params(contextId=LONG_ID), "128", id="contextId"),
+    pytest.param(
+        MessageSendParams, params(referenceTaskIds=[LONG_ID]), "128", id="referenceTaskIds-item"
+    ),
+    pytest.param(
+        MessageSendParams,
+        params(referenceTaskIds=["t"] * (MAX_LIST_ITEMS + 1)),
+        str(MAX_LIST_ITEMS),
+        id="referenceTaskIds-count",
+    ),
+    pytest.param(
+        MessageSendParams, params(parts=text_parts(MAX_PARTS + 1)), str(MAX_PARTS), id="parts"
+    ),
+    pytest.param(
+        MessageSendParams,
+        params(metadata=BIG_METADATA),
+        str(MAX_METADATA_BYTES),
+        id="message-metadata",
+    ),
+    pytest.param(
+        MessageSendParams,
+        {**params(), "metadata": BIG_METADATA},
+        str(MAX_METADATA_BYTES),
+        id="params-metadata",
+    ),
+    pytest.param(
+        MessageSendParams,
+        params(parts=[{"kind": "text", "text": "x", "metadata": BIG_METADATA}]),
+        str(MAX_METADATA_BYTES),
+        id="part-metadata",
+    ),
+    pytest.param(
+        MessageSendParams,
+        {**params(), "configuration": {"pushNotificationConfig": {**PUSH, "id": LONG_ID}}},
+        "128",
+        id="push-config-id-in-send",
+    ),
+    pytest.param(TaskIdParams, {"id": LONG_ID}, "128", id="tasks-id"),
+    pytest.param(TaskIdParams, {"id": "t", "metadata": BIG_METADATA}, "16384", id="tasks-meta"),
+    pytest.param(
+        TaskPushNotificationConfig,
+        {"taskId": "t", "pushNotificationConfig": {**PUSH, "id": LONG_ID}},
+        "128",
+        id="push-config-id",
+    ),
+    pytest.param(
+        TaskPushNotificationConfig,
+        {"taskId": "t", "pushNotificationConfig": {"url": "https://e.com/" + "p" * 2048}},
+        str(MAX_URI_LENGTH),
+        id="push-url",
+    ),
+    pytest.param(
+        DeleteTaskPushNotificationConfigParams,
+        {"id": "t", "pushNotificationConfigId": LONG_ID},
+        "128",
+        id="delete-push-config-id",
+    ),
+    pytest.param(Artifact, {"artifactId": LONG_ID, "parts": text_parts(1)}, "128", id="artifactId"),
+]
+
+
+@pytest.mark.parametrize(("model", "data", "limit"), CAPS)
+def test_over_limit_fields_are_refused_naming_the_limit(
+    model: type[BaseModel], data: dict[str, Any], limit: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        model.model_validate(data)
+    assert limit in str(info.value)
+
+
+def test_values_at_the_limits_are_accepted() -> None:
+    at_limit = "i" * MAX_ID_LENGTH
+    metadata = {"k": "v" * (MAX_METADATA_BYTES - len('{"k":""}'))}
+    parsed = MessageSendParams.model_validate(
+        {
+            **params(
+                messageId=at_limit,
+                taskId=at_limit,
+                contextId=at_limit,
+                referenceTaskIds=[at_limit] * MAX_LIST_ITEMS,
+                parts=text_parts(MAX_PARTS),
+                metadata=metadata,
+            ),
+            "metadata": metadata,
+        }
+    )
+    assert len(parsed.message.parts) == MAX_PARTS
+    # Artifacts grow by appended chunks, which agents make: their parts are not capped.
+    assert len(Artifact(artifact_id="a", parts=text_parts(MAX_PARTS * 3)).parts) == MAX_PARTS * 3

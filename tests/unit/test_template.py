@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode_str
 
+from a2a_gateway.gateway.app import HostPolicy
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 PUSH_ASL = ROOT / "statemachine" / "push.asl.json"
@@ -641,3 +643,32 @@ def test_new_iam_statements_have_no_wildcards(resources: dict[str, Any]) -> None
         if "Principal" not in statement:
             assert (owner, statement.get("Sid")) not in WILDCARD_RESOURCES
             assert "*" not in json.dumps(statement["Resource"]), owner
+
+
+@pytest.mark.parametrize("name", GATEWAYS.values())
+def test_gateway_answers_to_its_own_domains(template: dict[str, Any], name: str) -> None:
+    """The Host check (A2A_ALLOWED_HOSTS) must never lock a deployment out: the function
+    URL and HTTP API domains are always allowed, and a custom domain can be added."""
+    env = template["Resources"][name]["Properties"]["Environment"]["Variables"]
+    pattern = env["A2A_ALLOWED_HOSTS"]["Fn::Sub"]
+    assert pattern.split(",") == [
+        "*.lambda-url.${AWS::Region}.on.aws",
+        "*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+        "${GatewayAllowedHosts}",
+    ]
+    parameter = template["Parameters"]["GatewayAllowedHosts"]
+    assert parameter["Type"] == "String" and parameter["Default"] == ""
+    assert re.fullmatch(parameter["AllowedPattern"], "a2a.example.com,*.example.org")
+
+    def deployed(custom: str) -> HostPolicy:
+        value = pattern.replace("${AWS::Region}", "eu-west-1")
+        value = value.replace("${AWS::URLSuffix}", "amazonaws.com")
+        return HostPolicy.parse(value.replace("${GatewayAllowedHosts}", custom))
+
+    plain = deployed("")
+    assert plain.allows("abcdefghijklmnop.lambda-url.eu-west-1.on.aws")
+    assert plain.allows("a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com")
+    assert plain.allows("localhost:8080")
+    assert not plain.allows("a2a.example.com")
+    assert not plain.allows("abc.lambda-url.us-east-1.on.aws")
+    assert deployed("a2a.example.com").allows("a2a.example.com:443")

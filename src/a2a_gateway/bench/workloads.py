@@ -100,7 +100,7 @@ async def create_tasks(events: EventLog, task_ids: list[str]) -> None:
             history=[Message(message_id=f"m-{task_id}", role="user", parts=[TextPart(text="go")])],
         )
         async with gate:
-            await events.create(events.keys(ANONYMOUS, task_id), task)
+            await events.create(events.keys(ANONYMOUS, task_id), task, agent="bench")
 
     await asyncio.gather(*(one(t) for t in task_ids))
 

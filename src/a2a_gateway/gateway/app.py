@@ -3,10 +3,20 @@
 The same app runs under uvicorn locally and behind the Lambda Web Adapter in AWS. It
 owns no task state; its Redis pool and Temporal client are made once, at start-up.
 
-HTTP status is 200 for every JSON-RPC answer, errors included, except a body over
-``A2A_MAX_BODY_BYTES`` (413, refused before parsing) and an unknown agent path (404).
+HTTP status is 200 for every JSON-RPC answer, errors included, except: a Host this server
+does not answer to (400, before anything else), a body whose media type is not JSON (415;
+browsers send ``text/plain`` and forms cross-site without asking), a body over
+``A2A_MAX_BODY_BYTES`` (413, refused before parsing), an unknown agent path (404), and a
+stream or wait refused because the process is full or draining (503, ``Retry-After``).
 Streaming methods always answer ``text/event-stream``; an error found after the request
 was parsed arrives there as one JSON-RPC error event.
+
+Capacity: a stream and a waiting request (a blocking ``message/send``, ``tasks/cancel``)
+each hold a hub subscription, so together they count against ``A2A_MAX_STREAMS``. The
+slot is taken before the request's first await and released on every path. A waiting
+request is cancelled when its client disconnects. On SIGTERM or SIGINT the process
+drains: new streams and waits get 503, open streams end with a resume frame (last id and
+``retry:``), waits return, and uvicorn exits.
 """
 
 from __future__ import annotations
@@ -15,14 +25,19 @@ import asyncio
 import contextlib
 import json
 import logging
+import signal
+import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HttpRoute
 
-from a2a_gateway.config import Settings
+from a2a_gateway.config import ConfigError, Settings
+from a2a_gateway.core.limits import MAX_BATCH
 from a2a_gateway.errors import (
     AuthenticatedExtendedCardNotConfiguredError,
     InternalError,
@@ -49,28 +64,48 @@ from a2a_gateway.store.hub import StreamHub
 from a2a_gateway.store.keys import ANONYMOUS
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+    from types import FrameType
 
     from pydantic import BaseModel
     from starlette.requests import Request
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _never(params: Any) -> bool:
+    return False
+
+
+def _always(params: Any) -> bool:
+    return True
+
+
+def _blocking(params: Any) -> bool:
+    """``message/send`` waits for the task unless ``configuration.blocking`` is false."""
+    config = params.configuration if isinstance(params, MessageSendParams) else None
+    return config is None or config.blocking is not False
 
 
 @dataclass(frozen=True)
 class Method:
-    """A JSON-RPC method: its params model, the service call, and whether it streams."""
+    """A JSON-RPC method: its params model, the service call, whether it streams, and
+    whether a call with the given params waits on the task (and so holds a hub
+    subscription, counted like a stream)."""
 
     params: type[BaseModel] | None
     handler: str
     streaming: bool = False
+    waits: Callable[[Any], bool] = _never
 
 
 METHODS: dict[str, Method] = {
-    "message/send": Method(MessageSendParams, "send"),
+    "message/send": Method(MessageSendParams, "send", waits=_blocking),
     "message/stream": Method(MessageSendParams, "stream", streaming=True),
     "tasks/get": Method(TaskQueryParams, "get"),
-    "tasks/cancel": Method(TaskIdParams, "cancel"),
+    "tasks/cancel": Method(TaskIdParams, "cancel", waits=_always),
     "tasks/resubscribe": Method(TaskIdParams, "resubscribe", streaming=True),
     "tasks/pushNotificationConfig/set": Method(TaskPushNotificationConfig, "push_set"),
     "tasks/pushNotificationConfig/get": Method(GetTaskPushNotificationConfigParams, "push_get"),
@@ -81,15 +116,38 @@ METHODS: dict[str, Method] = {
     # A2A 0.3's JSON-RPC form of the extended card; no authentication is configured yet.
     "agent/getAuthenticatedExtendedCard": Method(None, ""),
 }
-# A notification gets no response (JSON-RPC 2.0 §4.1), so a streaming method sent as one
-# only does its side effect: message/stream submits the message, resubscribe does nothing.
+# A notification gets no response (JSON-RPC 2.0 §4.1), so a method that would wait for the
+# task or stream it only does its side effect: message/send and message/stream submit the
+# message (answered 204 at once), resubscribe does nothing.
 NOTIFIED: dict[str, Method | None] = {
+    "message/send": Method(MessageSendParams, "submit"),
     "message/stream": Method(MessageSendParams, "submit"),
     "tasks/resubscribe": None,
 }
-MAX_BATCH = 100
 RETRY_AFTER_SECONDS = 1
 WWW_AUTHENTICATE = 'Bearer realm="a2a-gateway"'
+JSON_MEDIA_TYPES = frozenset({"application/json", "application/a2a+json"})
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "last-event-id",
+    "a2a-version",
+    "a2a-extensions",
+    "x-a2a-extensions",
+)
+CORS_EXPOSE_HEADERS = (
+    "retry-after",
+    "www-authenticate",
+    "a2a-version",
+    "a2a-extensions",
+    "x-a2a-extensions",
+)
+DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+# -- request guards ----------------------------------------------------------------------
 
 
 class BodyTooLarge(Exception):
@@ -110,6 +168,264 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def is_json(content_type: str | None) -> bool:
+    """Whether a Content-Type names a JSON media type (``application/json`` or A2A 1.0's
+    ``application/a2a+json``), with or without parameters such as ``charset``."""
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() in JSON_MEDIA_TYPES
+
+
+def host_of(header: str | None) -> str | None:
+    """The host of a Host header, lower-cased, without its port (an IPv6 literal keeps its
+    brackets: ``[::1]``); None if the header is missing or malformed."""
+    value = (header or "").strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        host, port = value[: end + 1], value[end + 1 :]
+        if end < 0 or (port and not (port.startswith(":") and port[1:].isdigit())):
+            return None
+        return host
+    host, _, port = value.partition(":")
+    if not host or (port and not port.isdigit()):
+        return None
+    return host
+
+
+@dataclass(frozen=True)
+class HostPolicy:
+    """Which Host headers the server answers to: the loopback names always, plus exact
+    names, ``*.example.com`` (any subdomain of example.com) or ``*`` (any host)."""
+
+    names: frozenset[str]
+    suffixes: tuple[str, ...] = ()
+    any: bool = False
+
+    @classmethod
+    def parse(cls, setting: str) -> HostPolicy:
+        """From ``A2A_ALLOWED_HOSTS`` (comma-separated); a malformed entry is a
+        ``ConfigError`` naming it."""
+        names, suffixes = set(LOOPBACK_HOSTS), []
+        for entry in (e.strip().lower() for e in setting.split(",")):
+            if entry == "*":
+                return cls(frozenset(names), (), any=True)
+            if not entry:
+                continue
+            wildcard = entry.startswith("*.")
+            host = host_of(entry[2:] if wildcard else entry)
+            if host is None or "*" in host:
+                raise ConfigError(f"A2A_ALLOWED_HOSTS: {entry!r} is not a host name or *.domain")
+            if wildcard:
+                suffixes.append("." + host)
+            else:
+                names.add(host)
+        return cls(frozenset(names), tuple(suffixes))
+
+    def allows(self, header: str | None) -> bool:
+        host = host_of(header)
+        if host is None:
+            return self.any
+        return self.any or host in self.names or host.endswith(self.suffixes)
+
+
+class HostGuard:
+    """ASGI middleware: a request whose Host the policy does not allow gets HTTP 400 with a
+    JSON-RPC error body, before any routing (defeats DNS rebinding against a local or
+    intranet gateway)."""
+
+    def __init__(self, app: ASGIApp, policy: HostPolicy) -> None:
+        self.app = app
+        self.policy = policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.policy.allows(_header(scope, b"host")):
+            error = InvalidRequestError(
+                "This server does not answer to that Host; its operator can allow it "
+                "with A2A_ALLOWED_HOSTS"
+            )
+            response = JSONResponse(jsonrpc.failure(None, error), status_code=400)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def cors_origins(setting: str) -> list[str]:
+    """``A2A_CORS_ORIGINS`` as a list of origins (``*`` allows any)."""
+    return [o.strip().rstrip("/") for o in setting.split(",") if o.strip()]
+
+
+# -- capacity ------------------------------------------------------------------------------
+
+Kind = Literal["stream", "wait"]
+
+
+class AtCapacity(Exception):
+    """No slot for a stream or a wait: the process is full or draining (HTTP 503; another
+    instance may have room). ``error`` is the JSON-RPC error to answer with."""
+
+    def __init__(self, error: RPCError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class Capacity:
+    """Slots for requests that hold a hub subscription, streams and waits together, at
+    most ``limit`` per process.
+
+    ``take`` neither awaits nor yields, so no burst can overshoot ``limit``; each slot is
+    given back exactly once (``Slot.release`` is idempotent). While ``draining``, no slot
+    is given."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.streams = 0
+        self.waits = 0
+        self.draining = False
+
+    def take(self, kind: Kind) -> Slot:
+        """A slot, or ``AtCapacity``."""
+        if self.draining:
+            raise AtCapacity(_unavailable("is shutting down"))
+        if self.streams + self.waits >= self.limit:
+            raise AtCapacity(
+                _unavailable(f"is serving its maximum of {self.limit} streams and waiting requests")
+            )
+        if kind == "stream":
+            self.streams += 1
+        else:
+            self.waits += 1
+        return Slot(self, kind)
+
+    def give_back(self, kind: Kind) -> None:
+        if kind == "stream":
+            self.streams -= 1
+        else:
+            self.waits -= 1
+
+
+class Slot:
+    """One taken slot; ``release`` gives it back once, however often it is called."""
+
+    def __init__(self, capacity: Capacity, kind: Kind) -> None:
+        self._capacity: Capacity | None = capacity
+        self._kind: Kind = kind
+
+    def release(self) -> None:
+        capacity, self._capacity = self._capacity, None
+        if capacity is not None:
+            capacity.give_back(self._kind)
+
+
+def _unavailable(state: str) -> InternalError:
+    return InternalError(
+        f"This gateway instance {state}; retry in {RETRY_AFTER_SECONDS} s",
+        data={"retryAfter": RETRY_AFTER_SECONDS},
+    )
+
+
+# -- client disconnects --------------------------------------------------------------------
+
+
+class ClientGone(Exception):
+    """The client disconnected while its request waited; the waiting work was cancelled."""
+
+
+class ClientWatch:
+    """Watches one request's ASGI ``receive`` for ``http.disconnect`` (from the first
+    ``run`` until ``aclose``), so that waiting work ends when its client leaves, as
+    ``sse.EventStreamResponse`` does for streams. Use only after the body was read."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._gone = asyncio.Event()
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> ClientWatch:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _watch(self) -> None:
+        with contextlib.suppress(OSError):
+            while (await self._receive())["type"] != "http.disconnect":
+                pass
+        self._gone.set()
+
+    async def run(self, work: Awaitable[T]) -> T:
+        """``work``'s result. If the client disconnects first, ``work`` is cancelled and
+        awaited (its ``finally`` blocks close what it holds, such as a hub subscription)
+        and ``ClientGone`` is raised."""
+        if self._watcher is None:
+            self._watcher = asyncio.create_task(self._watch())
+        task = asyncio.ensure_future(work)
+        gone = asyncio.create_task(self._gone.wait())
+        try:
+            await asyncio.wait((task, gone), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.wait((task,))
+        if task.cancelled():
+            raise ClientGone
+        return task.result()
+
+    async def aclose(self) -> None:
+        """Stop watching (waits for the watcher, never raises)."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.wait((self._watcher,))
+
+
+# -- draining --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def drain_on_signals(drain: Callable[[], None]) -> Iterator[None]:
+    """While open, SIGTERM and SIGINT first schedule ``drain`` on the running loop, then
+    run the handler the server installed (uvicorn's: stop accepting, wait for open
+    connections at most ``--timeout-graceful-shutdown`` seconds, exit).
+
+    Uvicorn runs the lifespan shutdown only once its connections have closed, which open
+    streams would delay until their end, so the drain hooks the signal itself. Only
+    signals that already have a Python handler are chained (so a signal's default action
+    is never lost); outside the main thread, where signals cannot be caught, nothing is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    chained: dict[int, Callable[[int, FrameType | None], Any]] = {
+        sig: h for sig in DRAIN_SIGNALS if callable(h := signal.getsignal(sig))
+    }
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has already closed
+            loop.call_soon_threadsafe(drain)
+        handler = chained.get(signum)
+        if handler is not None:
+            handler(signum, frame)
+
+    for sig in chained:
+        signal.signal(sig, on_signal)
+    try:
+        yield
+    finally:
+        for sig, handler in chained.items():
+            if signal.getsignal(sig) is on_signal:
+                signal.signal(sig, handler)
+
+
+# -- the gateway ---------------------------------------------------------------------------
+
+
 class Gateway:
     """The request handlers, bound to one service, routing table and settings."""
 
@@ -117,13 +433,27 @@ class Gateway:
         self.settings = settings
         self.routing = routing
         self.service = service
-        self.active_streams = 0
+        self.capacity = Capacity(settings.max_streams)
 
     def _route(self, request: Request) -> Route | None:
         return self.routing.get(request.path_params.get("agent"))
 
     def _base_url(self, request: Request) -> str:
         return self.settings.public_url or str(request.base_url)
+
+    def drain(self) -> None:
+        """Begin draining (idempotent; runs on the event loop): from now on streams and
+        waits get 503, and the hub ends every subscription, so open streams close with a
+        resume frame and waits return with the task as it is."""
+        if self.capacity.draining:
+            return
+        self.capacity.draining = True
+        log.info(
+            "draining: %d streams and %d waits open",
+            self.capacity.streams,
+            self.capacity.waits,
+        )
+        self.service.hub.drain()
 
     async def card(self, request: Request) -> Response:
         route = self._route(request)
@@ -141,20 +471,22 @@ class Gateway:
         )
 
     async def health(self, request: Request) -> Response:
+        """200 with the open streams and waits; 503 when Redis does not answer or the
+        process is draining."""
         try:
-            await self.service.events.redis.ping()
+            await self.service.events.ping()
         except Exception:
             log.warning("health check: redis unreachable", exc_info=True)
             return JSONResponse({"status": "unavailable", "redis": "unreachable"}, 503)
-        hub = self.service.hub
-        return JSONResponse(
-            {
-                "status": "ok",
-                "streams": self.active_streams,
-                "subscriptions": hub.subscriptions,
-                "readers": hub.readers,
-            }
-        )
+        hub, capacity = self.service.hub, self.capacity
+        body = {
+            "status": "draining" if capacity.draining else "ok",
+            "streams": capacity.streams,
+            "waits": capacity.waits,
+            "subscriptions": hub.subscriptions,
+            "readers": hub.readers,
+        }
+        return JSONResponse(body, 503 if capacity.draining else 200)
 
     async def rpc(self, request: Request) -> Response:
         route = self._route(request)
@@ -163,6 +495,12 @@ class Gateway:
                 f"No agent named {request.path_params.get('agent')!r}"
             )
             return JSONResponse(jsonrpc.failure(None, error), status_code=404)
+        if not is_json(request.headers.get("content-type")):
+            error = InvalidRequestError(
+                "The request body must be JSON-RPC sent as Content-Type: application/json "
+                "(or application/a2a+json)"
+            )
+            return JSONResponse(jsonrpc.failure(None, error), status_code=415)
         try:
             body = await read_body(request, self.settings.max_body_bytes)
         except BodyTooLarge:
@@ -172,39 +510,52 @@ class Gateway:
             return JSONResponse(jsonrpc.failure(None, error), status_code=413)
         try:
             data = jsonrpc.decode(body)
+        except jsonrpc.WithId as err:
+            return JSONResponse(jsonrpc.failure(err.request_id, err.error))
         except RPCError as err:
             return JSONResponse(jsonrpc.failure(None, err))
-        last_event_id = request.headers.get("last-event-id")
-        if isinstance(data, list):
-            return await self._batch(data, route, last_event_id)
-        deadline = stream_deadline(request.headers, self.settings)
+        async with ClientWatch(request.receive) as watch:
+            if isinstance(data, list):
+                return await self._batch(data, route, request, watch)
+            return await self._single(data, route, request, watch)
+
+    async def _single(
+        self, data: Any, route: Route, request: Request, watch: ClientWatch
+    ) -> Response:
         try:
             rpc_request = jsonrpc.parse_request(data)
         except jsonrpc.WithId as err:
             return JSONResponse(jsonrpc.failure(err.request_id, err.error))
         except RPCError as err:
             return JSONResponse(jsonrpc.failure(None, err))
+        deadline = stream_deadline(request.headers, self.settings)
+        last_event_id = request.headers.get("last-event-id")
         call = Call(ANONYMOUS, route, rpc_request.id, last_event_id, deadline)
         method = METHODS.get(rpc_request.method)
-        if rpc_request.is_notification:
-            await self._notify(rpc_request, call)
-            return Response(status_code=204)
-        if method is not None and method.streaming:
-            if self.active_streams >= self.settings.max_streams:
-                return self._at_capacity(rpc_request.id)
-            return await self._stream(method, rpc_request, call)
-        return JSONResponse(await self._answer(method, rpc_request, call))
+        try:
+            if rpc_request.is_notification:
+                await self._notify(rpc_request, call)
+                return Response(status_code=204)
+            if method is not None and method.streaming:
+                return await self._stream(method, rpc_request, call)
+            return JSONResponse(await self._answer(method, rpc_request, call, watch))
+        except AtCapacity as full:
+            return _at_capacity(rpc_request.id, full.error)
 
-    async def _batch(self, items: list[Any], route: Route, last_event_id: str | None) -> Response:
+    async def _batch(
+        self, items: list[Any], route: Route, request: Request, watch: ClientWatch
+    ) -> Response:
         """JSON-RPC 2.0 batch: members run concurrently; answers for all but notifications,
         in request order; an empty batch is one invalid request. Streaming methods need a
-        response of their own, so in a batch they are invalid requests."""
+        response of their own, so in a batch they are invalid requests. A member that
+        would wait when no slot is free is answered with the capacity error."""
         if not items:
             error = InvalidRequestError("An empty batch is not a valid request")
             return JSONResponse(jsonrpc.failure(None, error))
         if len(items) > MAX_BATCH:
             error = InvalidRequestError(f"A batch may hold at most {MAX_BATCH} requests")
             return JSONResponse(jsonrpc.failure(None, error))
+        last_event_id = request.headers.get("last-event-id")
 
         async def one(item: Any) -> dict[str, Any] | None:
             try:
@@ -214,35 +565,60 @@ class Gateway:
             except RPCError as err:
                 return jsonrpc.failure(None, err)
             method = METHODS.get(rpc_request.method)
-            if rpc_request.is_notification:
-                await self._notify(rpc_request, Call(ANONYMOUS, route, None, last_event_id))
-                return None
-            if method is not None and method.streaming:
-                error = InvalidRequestError(f"{rpc_request.method} cannot be part of a batch")
-                answer = jsonrpc.failure(rpc_request.id, error)
-            else:
-                call = Call(ANONYMOUS, route, rpc_request.id, last_event_id)
-                answer = await self._answer(method, rpc_request, call)
-            return None if rpc_request.is_notification else answer
+            call = Call(ANONYMOUS, route, rpc_request.id, last_event_id)
+            try:
+                if rpc_request.is_notification:
+                    await self._notify(rpc_request, call)
+                    return None
+                if method is not None and method.streaming:
+                    error = InvalidRequestError(f"{rpc_request.method} cannot be part of a batch")
+                    return jsonrpc.failure(rpc_request.id, error)
+                return await self._answer(method, rpc_request, call, watch)
+            except AtCapacity as full:
+                return (
+                    None
+                    if rpc_request.is_notification
+                    else jsonrpc.failure(rpc_request.id, full.error)
+                )
 
         answers = [a for a in await asyncio.gather(*(one(i) for i in items)) if a is not None]
         return JSONResponse(answers) if answers else Response(status_code=204)
 
     async def _notify(self, rpc_request: jsonrpc.Request, call: Call) -> None:
-        """Run a notification for its side effect only; its outcome is not reported."""
+        """Run a notification for its side effect only. Its outcome is not reported, and
+        a client that hangs up does not cancel it (it expects no answer)."""
         name = rpc_request.method
         method = NOTIFIED[name] if name in NOTIFIED else METHODS.get(name)
         if method is not None:
-            await self._answer(method, rpc_request, call)
+            await self._answer(method, rpc_request, call, None)
 
     async def _answer(
-        self, method: Method | None, rpc_request: jsonrpc.Request, call: Call
+        self,
+        method: Method | None,
+        rpc_request: jsonrpc.Request,
+        call: Call,
+        watch: ClientWatch | None,
     ) -> dict[str, Any]:
-        """The response object of a non-streaming request; never raises."""
+        """The response object of a non-streaming request. Raises nothing but
+        ``AtCapacity``: a call that waits takes a slot first, and with a ``watch`` it is
+        cancelled when its client disconnects."""
         try:
-            if method is None:
-                raise MethodNotFoundError(data={"method": rpc_request.method})
-            result = await self._call(method, rpc_request, call)
+            method, params = _resolve(method, rpc_request)
+            handler = getattr(self.service, method.handler)
+            if not method.waits(params):
+                result = await handler(call, params)
+            else:
+                slot = self.capacity.take("wait")
+                try:
+                    work = handler(call, params)
+                    result = await (watch.run(work) if watch is not None else work)
+                finally:
+                    slot.release()
+        except AtCapacity:
+            raise
+        except ClientGone:
+            log.info("client left while %s waited; the wait was cancelled", rpc_request.method)
+            return jsonrpc.failure(rpc_request.id, InternalError("The client disconnected"))
         except RPCError as err:
             return jsonrpc.failure(rpc_request.id, err)
         except Exception:
@@ -250,57 +626,101 @@ class Gateway:
             return jsonrpc.failure(rpc_request.id, InternalError())
         return jsonrpc.success(rpc_request.id, result)
 
-    async def _call(self, method: Method, rpc_request: jsonrpc.Request, call: Call) -> Any:
-        if method.params is None:
-            raise AuthenticatedExtendedCardNotConfiguredError(
-                data={"reason": "no authentication is configured on this deployment"}
-            )
-        params = jsonrpc.validate(method.params, rpc_request.params)
-        return await getattr(self.service, method.handler)(call, params)
-
-    def _at_capacity(self, request_id: jsonrpc.RequestId) -> Response:
-        """503 at once, existing streams untouched: another instance may have room."""
-        error = InternalError(
-            f"This gateway instance is serving its maximum of {self.settings.max_streams} "
-            f"streams; retry in {RETRY_AFTER_SECONDS} s",
-            data={"retryAfter": RETRY_AFTER_SECONDS},
-        )
-        return JSONResponse(
-            jsonrpc.failure(request_id, error),
-            status_code=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
-
     async def _stream(
         self, method: Method, rpc_request: jsonrpc.Request, call: Call
     ) -> sse.EventStreamResponse:
+        """The stream's response. Its slot is taken before the first await (``AtCapacity``
+        if none is free) and given back when the response ends, however it ends."""
+        slot = self.capacity.take("stream")
         try:
-            frames: AsyncIterator[bytes] = await self._call(method, rpc_request, call)
+            frames = await self._open(method, rpc_request, call)
+        except BaseException:
+            slot.release()
+            raise
+        guarded = _guarded(frames, rpc_request.id)
+        return sse.EventStreamResponse(guarded, on_close=slot.release)
+
+    async def _open(
+        self, method: Method, rpc_request: jsonrpc.Request, call: Call
+    ) -> AsyncIterator[bytes]:
+        """The frames of a streaming call; an error before the first frame becomes the one
+        error event of the stream."""
+        try:
+            method, params = _resolve(method, rpc_request)
+            frames: AsyncIterator[bytes] = await getattr(self.service, method.handler)(call, params)
         except RPCError as err:
-            frames = _one(jsonrpc.failure(rpc_request.id, err))
+            return _one(jsonrpc.failure(rpc_request.id, err))
         except Exception:
             log.exception("internal error in %s", rpc_request.method)
-            frames = _one(jsonrpc.failure(rpc_request.id, InternalError()))
-        return sse.EventStreamResponse(self._counted(frames))
+            return _one(jsonrpc.failure(rpc_request.id, InternalError()))
+        return frames
 
-    async def _counted(self, frames: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        """``frames``, holding one capacity slot from the first frame until the stream ends
-        (however it ends: completion, disconnect, deadline or error)."""
-        self.active_streams += 1
-        try:
-            async for frame in frames:
-                yield frame
-        finally:
-            try:
-                aclose = getattr(frames, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-            finally:
-                self.active_streams -= 1
+
+def _resolve(method: Method | None, rpc_request: jsonrpc.Request) -> tuple[Method, BaseModel]:
+    """The method and its validated params, or the ``RPCError`` that answers the call."""
+    if method is None:
+        raise MethodNotFoundError(data={"method": rpc_request.method})
+    if method.params is None:
+        raise AuthenticatedExtendedCardNotConfiguredError(
+            data={"reason": "no authentication is configured on this deployment"}
+        )
+    return method, jsonrpc.validate(method.params, rpc_request.params)
+
+
+def _at_capacity(request_id: jsonrpc.RequestId, error: RPCError) -> Response:
+    """503 at once, existing streams untouched: another instance may have room."""
+    return JSONResponse(
+        jsonrpc.failure(request_id, error),
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _guarded(
+    frames: AsyncIterator[bytes], request_id: jsonrpc.RequestId
+) -> AsyncIterator[bytes]:
+    """``frames``; an ``RPCError`` raised after the first frame ends the stream with that
+    error as one event (logged as one line), anything else with an internal error event
+    (logged with its stack). ``frames`` is always closed."""
+    try:
+        async for frame in frames:
+            yield frame
+    except RPCError as err:
+        log.info("stream %s ended by error %s: %s", request_id, err.code, err.message)
+        yield _error_event(request_id, err)
+    except Exception:
+        log.exception("stream %s ended by an unexpected error", request_id)
+        yield _error_event(request_id, InternalError())
+    finally:
+        aclose = getattr(frames, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _error_event(request_id: jsonrpc.RequestId, error: RPCError) -> bytes:
+    return sse.event(json.dumps(jsonrpc.failure(request_id, error), separators=(",", ":")))
 
 
 async def _one(answer: dict[str, Any]) -> AsyncIterator[bytes]:
     yield sse.event(json.dumps(answer, separators=(",", ":")))
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    """Host check outermost, then CORS when origins are configured (off by default)."""
+    stack = [Middleware(HostGuard, policy=HostPolicy.parse(settings.allowed_hosts))]
+    origins = cors_origins(settings.cors_origins)
+    if origins:
+        stack.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=list(CORS_ALLOW_HEADERS),
+                expose_headers=list(CORS_EXPOSE_HEADERS),
+                max_age=600,
+            )
+        )
+    return stack
 
 
 def create_app(
@@ -308,9 +728,11 @@ def create_app(
     routing: Routing | None = None,
     runner: TaskRunner | None = None,
 ) -> Starlette:
-    """The gateway app; Redis and Temporal connections are opened in its lifespan."""
+    """The gateway app; Redis and Temporal connections are opened in its lifespan, and
+    SIGTERM/SIGINT drain it while it serves."""
     settings = settings or Settings.from_env()
     routing = routing or Routing.load(settings.routes_file)
+    middleware = _middleware(settings)
     events = EventLog.from_settings(settings)
     holder: dict[str, Gateway] = {}
 
@@ -319,12 +741,13 @@ def create_app(
         task_runner = runner or await TemporalRunner.connect(settings)
         hub = StreamHub(events.redis, queue_size=settings.subscriber_queue)
         service = A2AService(events, hub, task_runner, settings)
-        holder["gateway"] = Gateway(settings, routing, service)
+        gateway = holder["gateway"] = Gateway(settings, routing, service)
         try:
-            yield
+            with drain_on_signals(gateway.drain):
+                yield
         finally:
             await hub.close()
-            await events.redis.aclose()
+            await events.close()
 
     def bound(name: str) -> Any:
         async def endpoint(request: Request) -> Response:
@@ -349,4 +772,4 @@ def create_app(
         ),
         HttpRoute("/healthz", bound("health"), methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

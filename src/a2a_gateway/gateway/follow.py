@@ -4,10 +4,11 @@ Contract: yields every entry after ``after`` exactly once and in order, as an SS
 whose id is the entry id, and stops after the first final entry. While idle it yields a
 keep-alive comment every ``heartbeat`` seconds. Entries come from the process's
 ``StreamHub``, which owns the Redis reads (and retries them) and serves a slow client from
-Redis at its own pace. At the deadline, or when a client fell so far behind that the
-stream no longer holds its position, it ends with a frame that carries the last id and a
+Redis at its own pace. It ends early with a frame that carries the last id and a
 ``retry:`` hint, so the client resumes with ``tasks/resubscribe`` and ``Last-Event-ID``
-(which starts from the task snapshot when events were trimmed).
+(which starts from the task snapshot when events were trimmed), in these cases: the
+deadline; a client so far behind that the stream no longer holds its position; the
+process draining (SIGTERM); the task's stream failing to read.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from typing import TYPE_CHECKING
 
 from a2a_gateway.gateway import sse
-from a2a_gateway.store.hub import Overflow
+from a2a_gateway.store.hub import Drained, Overflow, StreamFailed
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -40,12 +41,16 @@ async def follow(
     keys: TaskKeys,
     after: str,
     *,
-    prefix: str,
+    request_id: str | int | None,
     heartbeat: float,
     deadline: float | None = None,
 ) -> AsyncIterator[bytes]:
     """SSE frames for the entries after ``after`` (see the module docstring)."""
-    subscription = await hub.subscribe(keys, after)
+    try:
+        subscription = await hub.subscribe(keys, after)
+    except Drained:
+        yield resume_frame(after, "server draining")
+        return
     try:
         quiet_since = time.monotonic()
         while True:
@@ -61,13 +66,19 @@ async def follow(
             except Overflow:
                 yield resume_frame(subscription.last, "client too far behind, stream cut")
                 return
+            except Drained:
+                yield resume_frame(subscription.last, "server draining")
+                return
+            except StreamFailed:
+                yield resume_frame(subscription.last, "stream unavailable")
+                return
             if entry is None:
                 if time.monotonic() - quiet_since >= heartbeat * 0.99:
                     quiet_since = time.monotonic()
                     yield sse.comment("keep-alive")
                 continue
             quiet_since = time.monotonic()
-            yield sse.event(prefix + entry.event + "}", entry.id)
+            yield sse.result_event(request_id, entry.event, entry.id)
             if entry.final:
                 return
     finally:

@@ -2,7 +2,9 @@
 
 Each failure maps to its own code: unreadable JSON → -32700, a body that is not a
 request object → -32600, an unknown method → -32601, params that do not validate →
--32602 with a message naming the field and the problem.
+-32602 with a message naming the field and the problem. A body nested deeper than
+``MAX_JSON_DEPTH`` is refused with -32602 naming the limit (with the request's id when it
+can be read), whether the parser itself gave up or the depth was counted afterwards.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from a2a_gateway.core.limits import MAX_ID_LENGTH, MAX_JSON_DEPTH
 from a2a_gateway.errors import InvalidParamsError, InvalidRequestError, JSONParseError, RPCError
 
 RequestId = str | int | None
@@ -34,19 +37,52 @@ class Request:
 def decode(body: bytes) -> Any:
     """The JSON in ``body`` (a request object or a batch array), or ``JSONParseError``.
 
-    Also refused: nesting too deep for the parser, and escaped lone surrogates
-    (``"\ud800"``), which JSON allows but no UTF-8 text (Redis, responses) can hold."""
+    Also refused: nesting deeper than ``MAX_JSON_DEPTH`` (``InvalidParamsError``, raised as
+    ``WithId`` when the body is one request with a readable id), and escaped lone
+    surrogates (``"\ud800"``), which JSON allows but no UTF-8 text (Redis, responses) can
+    hold."""
     try:
         data = json.loads(body)
-        if _SURROGATE_ESCAPE.search(body):
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except RecursionError:
-        raise JSONParseError(data={"reason": "the JSON is nested too deeply"}) from None
-    except UnicodeEncodeError:
-        raise JSONParseError(data={"reason": "the JSON holds an unpaired surrogate"}) from None
+    except RecursionError:  # far deeper than the limit: nothing of it can be trusted
+        raise too_deep() from None
     except (ValueError, UnicodeDecodeError):
         raise JSONParseError(data={"reason": "the request body is not valid JSON"}) from None
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and depth_exceeds(data, MAX_JSON_DEPTH):
+        if isinstance(data, dict) and _valid_id(data.get("id")):
+            raise WithId(too_deep(), data.get("id"))
+        raise too_deep()
+    try:
+        if _SURROGATE_ESCAPE.search(body):
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise JSONParseError(data={"reason": "the JSON holds an unpaired surrogate"}) from None
     return data
+
+
+def too_deep() -> InvalidParamsError:
+    return InvalidParamsError(
+        f"Invalid params: arrays and objects may be nested at most {MAX_JSON_DEPTH} deep",
+        data={"maxDepth": MAX_JSON_DEPTH},
+    )
+
+
+def depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests arrays and objects more than ``limit`` deep (``[]`` is 1).
+    Iterative, so any depth the parser accepted is measured without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _valid_id(request_id: Any) -> bool:
+    if isinstance(request_id, bool) or not isinstance(request_id, str | int | None):
+        return False
+    return not (isinstance(request_id, str) and len(request_id) > MAX_ID_LENGTH)
 
 
 def parse(body: bytes) -> Request:
@@ -62,8 +98,10 @@ def parse_request(data: Any) -> Request:
     if not isinstance(data, dict):
         raise InvalidRequestError("The request must be a JSON object")
     request_id = data.get("id")
-    if isinstance(request_id, bool) or not isinstance(request_id, str | int | None):
-        raise InvalidRequestError("'id' must be a string, a number or null")
+    if not _valid_id(request_id):
+        raise InvalidRequestError(
+            f"'id' must be a string of at most {MAX_ID_LENGTH} characters, a number or null"
+        )
     error: RPCError | None = None
     if data.get("jsonrpc") != "2.0":
         error = InvalidRequestError("'jsonrpc' must be exactly \"2.0\"")

@@ -18,7 +18,9 @@ from a2a_gateway.core.contract import (
     QUERY_TASK,
     SIGNAL_MESSAGE,
     WORKFLOW_NAME,
+    MessageRef,
     TaskInput,
+    TaskView,
     workflow_id,
 )
 
@@ -28,6 +30,9 @@ if TYPE_CHECKING:
     from a2a_gateway.config import Settings
 
 QUERY_TIMEOUT = timedelta(seconds=5)
+# The workflow ends a task itself at its policy's task timeout; the server-side execution
+# timeout is a backstop for a workflow that cannot (no worker at all), one hour later.
+EXECUTION_TIMEOUT_MARGIN = timedelta(hours=1)
 
 
 class TaskRunner(Protocol):
@@ -35,12 +40,12 @@ class TaskRunner(Protocol):
 
     async def start(self, task: TaskInput, task_queue: str) -> None: ...
 
-    async def send(self, principal: str, task_id: str, message: dict[str, Any]) -> None: ...
+    async def send(self, principal: str, task_id: str, message: MessageRef) -> None: ...
 
     async def cancel(self, principal: str, task_id: str) -> bool: ...
 
-    async def task(self, principal: str, task_id: str) -> dict[str, Any] | None:
-        """The task as the run knows it (wire form), or None if there is no run."""
+    async def task(self, principal: str, task_id: str) -> TaskView | None:
+        """The task as the run knows it (bounded view), or None if there is no run."""
         ...
 
 
@@ -64,19 +69,22 @@ class TemporalRunner:
                 task,
                 id=workflow_id(task.principal, task.task_id),
                 task_queue=task_queue,
+                execution_timeout=(
+                    timedelta(seconds=task.policy.task_timeout_seconds) + EXECUTION_TIMEOUT_MARGIN
+                ),
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             )
         except WorkflowAlreadyStartedError:
             return
 
-    async def send(self, principal: str, task_id: str, message: dict[str, Any]) -> None:
+    async def send(self, principal: str, task_id: str, message: MessageRef) -> None:
         await self._handle(principal, task_id).signal(SIGNAL_MESSAGE, message)
 
-    async def task(self, principal: str, task_id: str) -> dict[str, Any] | None:
+    async def task(self, principal: str, task_id: str) -> TaskView | None:
         try:
-            view: dict[str, Any] = await self._handle(principal, task_id).query(
-                QUERY_TASK, rpc_timeout=QUERY_TIMEOUT
+            view: TaskView = await self._handle(principal, task_id).query(
+                QUERY_TASK, result_type=TaskView, rpc_timeout=QUERY_TIMEOUT
             )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from a2a_gateway.core.contract import TaskInput
+from a2a_gateway.core.contract import MessageRef, TaskInput
 from a2a_gateway.core.states import TaskState
 from a2a_gateway.errors import (
     ContentTypeNotSupportedError,
@@ -32,13 +32,14 @@ from a2a_gateway.errors import (
     UnsupportedOperationError,
 )
 from a2a_gateway.gateway import sse
+from a2a_gateway.gateway.budget import TokenBucket
 from a2a_gateway.gateway.follow import follow
 from a2a_gateway.models import Task, TaskStatus, now_iso, trim_history
 from a2a_gateway.modes import any_match, part_media_type
 from a2a_gateway.store.eventlog import entry_key, is_entry_id, status_event
-from a2a_gateway.store.hub import Overflow
+from a2a_gateway.store.hub import Drained, Overflow, StreamFailed
 from a2a_gateway.store.keys import is_valid_id
-from a2a_gateway.store.push_configs import PushConfigStore
+from a2a_gateway.store.push_configs import PushConfigLimitError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from a2a_gateway.models import (
         DeleteTaskPushNotificationConfigParams,
         GetTaskPushNotificationConfigParams,
+        Message,
         MessageSendParams,
         PushNotificationConfig,
         TaskIdParams,
@@ -96,7 +98,9 @@ class A2AService:
         self.hub = hub
         self.runner = runner
         self.settings = settings
-        self.push = PushConfigStore(events.redis)
+        self.push = events.push
+        self.lookups = TokenBucket(settings.rebuild_queries_per_second)
+        self.rebuild_queries = 0  # Temporal queries for tasks Redis did not have
 
     async def _snapshot(self, call: Call, task_id: str) -> Snapshot:
         snapshot = await self._find(call, task_id)
@@ -105,22 +109,38 @@ class A2AService:
         return snapshot
 
     async def _find(self, call: Call, task_id: str) -> Snapshot | None:
-        """The task from Redis; if Redis has lost it, rebuilt from its workflow (the source
-        of truth) and written back, so streams and later reads find it again."""
+        """The task, if this caller may reach it through this agent's URL: from Redis, or,
+        if Redis has lost it, rebuilt from its workflow (the source of truth) and written
+        back. A task owned by another agent is not found, exactly like one that never
+        existed. Lookups that find nothing are remembered briefly in Redis, and Temporal
+        queries for unknown ids are rate-limited, so a flood of unknown ids costs Redis
+        reads, not Temporal queries."""
         keys = self.events.keys(call.principal, task_id)
         try:
             snapshot = await self.events.snapshot(keys)
-            if snapshot is not None:
-                return snapshot
-            view = await self.runner.task(call.principal, task_id)
-            if view is None:
-                return None
-            log.warning("task %s missing from Redis; rebuilt from its workflow", task_id)
-            await self.events.create(keys, Task.model_validate(view))
-            return await self.events.snapshot(keys)
+            if snapshot is None:
+                snapshot = await self._rebuild(call, keys)
         except ValidationError:
             log.exception("task %s does not validate as an A2A Task", task_id)
             raise InvalidAgentResponseError(data={"taskId": task_id}) from None
+        if snapshot is None or snapshot.agent != call.route.name:
+            return None
+        return snapshot
+
+    async def _rebuild(self, call: Call, keys: TaskKeys) -> Snapshot | None:
+        if await self.events.known_missing(keys):
+            return None
+        if not self.lookups.take():
+            log.info("task lookup budget spent; %s treated as unknown", keys.task_id)
+            return None
+        self.rebuild_queries += 1
+        view = await self.runner.task(call.principal, keys.task_id)
+        if view is None:
+            await self.events.remember_missing(keys, self.settings.miss_cache_seconds)
+            return None
+        log.warning("task %s missing from Redis; rebuilt from its workflow", keys.task_id)
+        await self.events.create(keys, Task.model_validate(view.wire()), agent=view.agent)
+        return await self.events.snapshot(keys)
 
     # -- message/send and message/stream ---------------------------------------------
 
@@ -157,19 +177,19 @@ class A2AService:
             history=[first],
             metadata=params.metadata,
         )
-        created = await self.events.create(keys, task)
-        if not created.appended:  # a concurrent request created it first
-            snapshot = await self.events.snapshot(keys)
+        created = await self.events.create(keys, task, agent=call.route.name)
+        if not created.appended:  # it exists: created concurrently, or by another agent
+            snapshot = await self._find(call, task_id)
             if snapshot is None:
-                raise InternalError()
+                raise TaskNotFoundError(data={"taskId": task_id})
             return await self._deliver(call, keys, snapshot, params)
         if config is not None and config.push_notification_config is not None:
-            await self.push.set(keys, config.push_notification_config)
+            await self._push_set(keys, config.push_notification_config)
         try:
-            await self._start(call, task, first.dump())
+            await self._start(call, task, first)
         except Exception:
             log.exception("could not start the workflow of task %s", task_id)
-            await self.events.redis.delete(*keys.all())
+            await self.events.discard(keys)
             raise InternalError("The task could not be scheduled; retry later.") from None
         return Submission(keys, task, created.entry_id)
 
@@ -193,17 +213,30 @@ class A2AService:
         if config and config.push_notification_config and not self.settings.push_notifications:
             raise PushNotificationNotSupportedError(PUSH_OFF)
 
-    async def _start(self, call: Call, task: Task, message: dict[str, Any]) -> None:
+    async def _start(self, call: Call, task: Task, message: Message) -> None:
+        """Start the task's workflow (idempotent). Only the message's id and size travel
+        through Temporal: the message itself is the task's first history entry."""
+        route = call.route
         await self.runner.start(
             TaskInput(
-                call.principal, task.id, task.context_id, call.route.name, message, task.metadata
+                call.principal,
+                task.id,
+                task.context_id,
+                route.name,
+                message.message_id,
+                _size(message),
+                route.policy,
             ),
-            call.route.task_queue,
+            route.task_queue,
         )
 
     async def _deliver(
         self, call: Call, keys: TaskKeys, snapshot: Snapshot, params: MessageSendParams
     ) -> Submission:
+        """A message for an existing task: a retry of one it has (changes nothing but
+        re-sends what may have been lost), or a follow-up to an interrupted task, accepted
+        into the event log at once (history, state ``submitted``) and then signalled, so
+        the first frame a client sees reflects it."""
         task, message = snapshot.task, params.message
         state = task.status.state
         if message.context_id is not None and message.context_id != task.context_id:
@@ -211,26 +244,58 @@ class A2AService:
                 f"message.contextId does not match the context of task {task.id}",
                 data={"taskId": task.id, "contextId": task.context_id},
             )
-        retried = any(m.message_id == message.message_id for m in task.history or [])
-        if state.terminal and not retried:
+        history = task.history or []
+        retried = any(m.message_id == message.message_id for m in history)
+        if retried:
+            await self._resend(call, snapshot, message.message_id)
+            settled = state.terminal or state.interrupted
+            return Submission(keys, task, snapshot.last_id, settled)
+        if state.terminal:
             raise InvalidParamsError(
                 f"Task {task.id} is in terminal state: {state.value}",
                 data={"taskId": task.id, "state": state.value},
             )
-        if not retried:
-            if not state.interrupted:
-                raise UnsupportedOperationError(
-                    f"Task {task.id} is {state.value}; it accepts a new message only when "
-                    "its state is input-required or auth-required",
-                    data={"taskId": task.id, "state": state.value},
-                )
-            body = message.model_copy(update={"task_id": task.id, "context_id": task.context_id})
-            await self.runner.send(call.principal, task.id, body.dump())
-        elif state is TaskState.SUBMITTED and task.history:
-            # The request that created the task may have died before starting its run.
-            await self._start(call, task, task.history[0].dump())
-        settled = retried and (state.terminal or state.interrupted)
-        return Submission(keys, task, snapshot.last_id, settled)
+        if not state.interrupted:
+            raise UnsupportedOperationError(
+                f"Task {task.id} is {state.value}; it accepts a new message only when "
+                "its state is input-required or auth-required",
+                data={"taskId": task.id, "state": state.value},
+            )
+        limit = call.route.policy.max_turns
+        if snapshot.turns + 1 >= limit:  # turns are numbered from 0
+            raise InvalidParamsError(
+                f"Task {task.id} has reached its limit of {limit} turns",
+                data={"taskId": task.id, "maxTurns": limit},
+            )
+        body = message.model_copy(update={"task_id": task.id, "context_id": task.context_id})
+        accepted = await self.events.accept(keys, body, task.context_id)
+        if not accepted.appended:  # another follow-up won the race: maybe this very one
+            fresh = await self._snapshot(call, task.id)
+            if any(m.message_id == message.message_id for m in fresh.task.history or []):
+                return await self._deliver(call, keys, fresh, params)
+            raise UnsupportedOperationError(
+                f"Task {task.id} is {accepted.state}; it accepts a new message only when "
+                "its state is input-required or auth-required",
+                data={"taskId": task.id, "state": accepted.state},
+            )
+        await self.runner.send(
+            call.principal, task.id, MessageRef(body.message_id, accepted.seq, _size(body))
+        )
+        fresh = await self._snapshot(call, task.id)
+        return Submission(keys, fresh.task, fresh.last_id)
+
+    async def _resend(self, call: Call, snapshot: Snapshot, message_id: str) -> None:
+        """A retried message while the task is ``submitted``: the request that took it may
+        have died before Temporal heard of it, so start or signal again (both idempotent)."""
+        task = snapshot.task
+        if task.status.state is not TaskState.SUBMITTED or not task.history:
+            return
+        if task.history[0].message_id == message_id and snapshot.turns == 0:
+            await self._start(call, task, task.history[0])
+        elif snapshot.accepted_id == message_id:
+            accepted = next(m for m in task.history if m.message_id == message_id)
+            ref = MessageRef(message_id, snapshot.accepted_seq, _size(accepted))
+            await self.runner.send(call.principal, task.id, ref)
 
     async def send(self, call: Call, params: MessageSendParams) -> dict[str, Any]:
         """``message/send``: blocking (the default) waits for a final or interrupted state."""
@@ -249,15 +314,13 @@ class A2AService:
         submission = await self.submit(call, params)
         config = params.configuration
         task = trim_history(submission.task, config.history_length if config else None)
-        prefix = _result_prefix(call.request_id)
         return self._frames(
-            call, prefix, submission.keys, task, submission.event_id, settled=submission.settled
+            call, submission.keys, task, submission.event_id, settled=submission.settled
         )
 
     async def _frames(
         self,
         call: Call,
-        prefix: str,
         keys: TaskKeys,
         task: Task,
         event_id: str,
@@ -266,18 +329,18 @@ class A2AService:
     ) -> AsyncIterator[bytes]:
         """The task as of ``event_id``, then every event after it up to a final one; just
         the task when it is final or when nothing new will happen."""
-        yield sse.event(prefix + json.dumps(task.dump(), separators=(",", ":")) + "}", event_id)
+        yield sse.result_event(call.request_id, _json(task.dump()), event_id)
         if settled or task.status.state.terminal:
             return
-        async for frame in self._follow(call, prefix, keys, event_id):
+        async for frame in self._follow(call, keys, event_id):
             yield frame
 
-    def _follow(self, call: Call, prefix: str, keys: TaskKeys, after: str) -> AsyncIterator[bytes]:
+    def _follow(self, call: Call, keys: TaskKeys, after: str) -> AsyncIterator[bytes]:
         return follow(
             self.hub,
             keys,
             after,
-            prefix=prefix,
+            request_id=call.request_id,
             heartbeat=self.settings.heartbeat_seconds,
             deadline=call.deadline,
         )
@@ -288,13 +351,16 @@ class A2AService:
         """Wait at most ``seconds`` for a final event after ``after`` (a terminal one when
         ``terminal``); the caller then reads the snapshot, whatever happened."""
         deadline = time.monotonic() + seconds
-        subscription = await self.hub.subscribe(keys, after)
+        try:
+            subscription = await self.hub.subscribe(keys, after)
+        except Drained:
+            return
         try:
             while (left := deadline - time.monotonic()) > 0:
                 entry = await subscription.next(left)
                 if entry is not None and entry.final and (not terminal or entry.terminal):
                     return
-        except Overflow:
+        except (Overflow, StreamFailed, Drained):
             return
         finally:
             await subscription.close()
@@ -326,25 +392,37 @@ class A2AService:
 
     async def resubscribe(self, call: Call, params: TaskIdParams) -> AsyncIterator[bytes]:
         """``tasks/resubscribe``: after ``Last-Event-ID``, exactly the events after it;
-        without one, or when events after it were trimmed, the current ``Task`` first."""
+        without one, or when events after it were trimmed, the current ``Task`` first.
+        An id that is not a stream id, or that lies beyond the task's newest event, is
+        refused (-32602): a client's position is only ever its own."""
         keys = self.events.keys(call.principal, params.id)
         snapshot = await self._snapshot(call, params.id)
-        prefix = _result_prefix(call.request_id)
         after = call.last_event_id
         if after is not None:
-            if not is_entry_id(after):
-                raise InvalidParamsError(
-                    "Last-Event-ID must be an event id from this task's stream",
-                    data={"lastEventId": after},
-                )
+            await self._check_position(keys, snapshot, after)
             if not await self.events.trimmed_after(keys, after):
                 if snapshot.state.terminal and entry_key(snapshot.last_id) <= entry_key(after):
                     return _empty()
-                return self._follow(call, prefix, keys, after)
+                return self._follow(call, keys, after)
         # An interrupted task is waiting for the client: like its final event, its snapshot
         # ends the stream.
         waiting = snapshot.state.interrupted
-        return self._frames(call, prefix, keys, snapshot.task, snapshot.last_id, settled=waiting)
+        return self._frames(call, keys, snapshot.task, snapshot.last_id, settled=waiting)
+
+    async def _check_position(self, keys: TaskKeys, snapshot: Snapshot, after: str) -> None:
+        if not is_entry_id(after):
+            raise InvalidParamsError(
+                "Last-Event-ID must be an event id from this task's stream",
+                data={"lastEventId": after},
+            )
+        if entry_key(after) <= entry_key(snapshot.last_id):
+            return
+        newest = await self.events.last_entry_id(keys)  # it may have moved since the read
+        if newest is None or entry_key(after) > entry_key(newest):
+            raise InvalidParamsError(
+                "Last-Event-ID is beyond the newest event of this task",
+                data={"lastEventId": after, "newest": newest or snapshot.last_id},
+            )
 
     # -- tasks/pushNotificationConfig/* ---------------------------------------------------
 
@@ -357,8 +435,16 @@ class A2AService:
     async def push_set(self, call: Call, params: TaskPushNotificationConfig) -> dict[str, Any]:
         """``tasks/pushNotificationConfig/set``: add or replace one of the task's configs."""
         keys = await self._push_keys(call, params.task_id)
-        stored = await self.push.set(keys, params.push_notification_config)
+        stored = await self._push_set(keys, params.push_notification_config)
         return _task_push_config(params.task_id, stored)
+
+    async def _push_set(
+        self, keys: TaskKeys, config: PushNotificationConfig
+    ) -> PushNotificationConfig:
+        try:
+            return await self.push.set(keys, config)
+        except PushConfigLimitError as err:
+            raise InvalidParamsError(str(err), data={"taskId": keys.task_id}) from None
 
     async def push_get(
         self, call: Call, params: GetTaskPushNotificationConfigParams
@@ -395,5 +481,10 @@ async def _empty() -> AsyncIterator[bytes]:
     yield  # pragma: no cover
 
 
-def _result_prefix(request_id: str | int | None) -> str:
-    return '{"jsonrpc":"2.0","id":' + json.dumps(request_id) + ',"result":'
+def _json(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def _size(message: Message) -> int:
+    """The size of a message as stored (compact JSON, UTF-8 bytes)."""
+    return len(_json(message.dump()).encode())

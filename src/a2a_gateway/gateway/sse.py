@@ -7,15 +7,21 @@ abandoned and its connection released), instead of at the next write.
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import TYPE_CHECKING
 
 import anyio
 from starlette.responses import Response
 
+from a2a_gateway.errors import RPCError
+
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
     from starlette.types import Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -24,10 +30,24 @@ HEADERS = [
 ]
 
 
+# Characters that ``str.splitlines`` (and some SSE parsers) treat as line breaks but that
+# compact JSON may carry raw inside strings: escaped in every frame, so a data line stays one
+# line for every client. (JSON escapes the C0 controls itself; these are outside C0.)
+_LINE_SAFE = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def event(data: str, event_id: str | None = None) -> bytes:
-    """One SSE event; ``data`` must be a single line (compact JSON is)."""
+    """One SSE event. ``data`` must be compact JSON (no raw CR or LF); the other line
+    separators it may hold inside strings are escaped here, for every frame alike."""
     head = f"id: {event_id}\n" if event_id else ""
-    return f"{head}data: {data}\n\n".encode()
+    return f"{head}data: {data.translate(_LINE_SAFE)}\n\n".encode()
+
+
+def result_event(request_id: str | int | None, result: str, event_id: str | None = None) -> bytes:
+    """A JSON-RPC success response carrying ``result`` (already JSON) as one SSE event: the
+    event log stores results as JSON, so they are framed without being parsed again."""
+    envelope = '{"jsonrpc":"2.0","id":' + json.dumps(request_id) + ',"result":' + result + "}"
+    return event(envelope, event_id)
 
 
 def comment(text: str) -> bytes:
@@ -36,35 +56,82 @@ def comment(text: str) -> bytes:
 
 
 class EventStreamResponse(Response):
-    """An ASGI response that streams ``frames`` until they end or the client disconnects."""
+    """An ASGI response that streams ``frames`` until they end or the client disconnects.
 
-    def __init__(self, frames: AsyncIterator[bytes], status_code: int = 200) -> None:
+    Contract: however the response ends (the frames end, the client disconnects, the
+    transport fails, the frames raise, the task is cancelled), the frames are closed
+    (``aclose``, shielded from cancellation) and then ``on_close`` runs, exactly once,
+    even if the response never got to send a byte. An exception from the frames ends the
+    stream cleanly: an ``RPCError`` is logged as one line at INFO, anything else with its
+    stack; nothing escapes to the server.
+    """
+
+    def __init__(
+        self,
+        frames: AsyncIterator[bytes],
+        status_code: int = 200,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         self.frames = frames
         self.status_code = status_code
+        self.on_close = on_close
         self.background = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        start = {"type": "http.response.start", "status": self.status_code, "headers": HEADERS}
-        await send(start)
-        async with anyio.create_task_group() as group:
+        try:
+            # A copy: middleware (CORS) adds its headers to the list it is given.
+            start = {"type": "http.response.start", "status": self.status_code}
+            await send({**start, "headers": list(HEADERS)})
+            async with anyio.create_task_group() as group:
+                group.start_soon(_watch_disconnect, receive, group.cancel_scope)
+                try:
+                    await self._relay(send)
+                finally:
+                    group.cancel_scope.cancel()
+        except OSError:  # the transport closed under us
+            pass
+        finally:
+            await self._close()
 
-            async def watch_disconnect() -> None:
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        group.cancel_scope.cancel()
-                        return
-
-            group.start_soon(watch_disconnect)
+    async def _relay(self, send: Send) -> None:
+        """Send every frame, then the end of the body. An exception from the frames ends
+        the body early (logged); one from the transport (``OSError``) propagates."""
+        frames = aiter(self.frames)
+        while True:
             try:
-                async for frame in self.frames:
-                    await send({"type": "http.response.body", "body": frame, "more_body": True})
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-            except OSError:  # the transport closed under us
-                pass
-            finally:
-                group.cancel_scope.cancel()
-                aclose = getattr(self.frames, "aclose", None)
-                if aclose is not None:
-                    with anyio.CancelScope(shield=True):
-                        await aclose()
+                frame = await anext(frames)
+            except StopAsyncIteration:
+                break
+            except RPCError as err:
+                log.info("stream ended by error %s: %s", err.code, err.message)
+                break
+            except Exception:
+                log.exception("stream ended by an unexpected error")
+                break
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _close(self) -> None:
+        try:
+            aclose = getattr(self.frames, "aclose", None)
+            if aclose is not None:
+                with anyio.CancelScope(shield=True):
+                    await aclose()
+        except Exception:
+            log.exception("closing a stream failed")
+        finally:
+            on_close, self.on_close = self.on_close, None
+            if on_close is not None:
+                on_close()
+
+
+async def _watch_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
+    """Cancel ``scope`` when the client disconnects."""
+    while True:
+        try:
+            message = await receive()
+        except OSError:
+            message = {"type": "http.disconnect"}
+        if message["type"] == "http.disconnect":
+            scope.cancel()
+            return

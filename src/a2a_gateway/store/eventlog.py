@@ -333,6 +333,10 @@ class EventLog:
         """Whether Redis answers."""
         return bool(await self.redis.ping())
 
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self.redis.aclose()
+
     async def read(self, keys: TaskKeys, after_id: str, *, count: int = 1000) -> list[Entry]:
         """Up to ``count`` entries strictly after ``after_id``, without waiting (following a
         stream live is the ``StreamHub``'s job)."""

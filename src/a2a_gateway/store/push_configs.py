@@ -4,36 +4,67 @@ One Redis hash per task (``a2a:{b17}:push:<principal>:<task>``), field = config 
 = the config as JSON. It shares the task's hash slot and the append script refreshes its
 TTL with the task's other keys, so configurations live exactly as long as their task.
 A config without an ``id`` gets the task id, so setting it again replaces it.
+
+A task holds at most ``MAX_PUSH_CONFIGS`` configs. The check and the write are one
+server-side script, so concurrent sets can never push a task over the cap.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from a2a_gateway.core.limits import MAX_PUSH_CONFIGS
 from a2a_gateway.models import PushNotificationConfig
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.commands.core import AsyncScript
 
     from a2a_gateway.store.keys import TaskKeys
 
+# KEYS: push hash, task snapshot (same slot). ARGV: config id, config JSON, cap.
+# Returns 1 when stored, 0 when the id is new and the task already holds ``cap`` configs.
+_SET = """
+local push, task = KEYS[1], KEYS[2]
+if redis.call('HEXISTS', push, ARGV[1]) == 0 and redis.call('HLEN', push) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('HSET', push, ARGV[1], ARGV[2])
+local ttl = redis.call('PTTL', task)
+if ttl > 0 then
+  redis.call('PEXPIRE', push, ttl)
+end
+return 1
+"""
+
+
+class PushConfigLimitError(ValueError):
+    """The task already holds ``MAX_PUSH_CONFIGS`` configs and this one has a new id (the
+    service answers -32602; the message names the limit)."""
+
+    def __init__(self, limit: int = MAX_PUSH_CONFIGS) -> None:
+        super().__init__(
+            f"A task may hold at most {limit} push notification configs; delete one or "
+            "replace one by its id"
+        )
+        self.limit = limit
+
 
 class PushConfigStore:
-    """Several push configurations per task."""
+    """Several push configurations per task, at most ``MAX_PUSH_CONFIGS``."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._set: AsyncScript = redis.register_script(_SET)
 
     async def set(self, keys: TaskKeys, config: PushNotificationConfig) -> PushNotificationConfig:
-        """Store ``config`` (replacing one with the same id) with the task's remaining TTL."""
+        """Store ``config`` with the task's remaining TTL. One with the same id is replaced;
+        a new id beyond the cap raises ``PushConfigLimitError`` and stores nothing."""
         stored = config.model_copy(update={"id": config.id or keys.task_id})
-        ttl_ms = await self.redis.pttl(keys.task)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.push, str(stored.id), json.dumps(stored.dump()))
-            if ttl_ms > 0:
-                pipe.pexpire(keys.push, ttl_ms)
-            await pipe.execute()
+        args: list[Any] = [str(stored.id), json.dumps(stored.dump()), MAX_PUSH_CONFIGS]
+        if not await self._set(keys=[keys.push, keys.task], args=args):
+            raise PushConfigLimitError
         return stored
 
     async def get(self, keys: TaskKeys, config_id: str | None) -> PushNotificationConfig | None:

@@ -77,7 +77,7 @@ async def run_worker(settings: Settings, queues: set[str] | None = None) -> None
             await stack.enter_async_context(worker)
         log.info("worker ready")
         await stop.wait()
-    await events.redis.aclose()
+    await events.close()
 
 
 def main() -> None:
