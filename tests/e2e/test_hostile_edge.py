@@ -333,7 +333,7 @@ async def test_a_stream_over_a_cap_is_one_error_event(
     client: httpx.AsyncClient, edge: Gateway
 ) -> None:
     body = rpc("message/stream", send(parts=[{"kind": "text", "text": "x"}] * (MAX_PARTS + 1)))
-    response = await client.post(edge.url, json=body, timeout=10)
+    response = await asyncio.wait_for(client.post(edge.url, json=body), 10)
     assert response.headers["content-type"].startswith("text/event-stream")
     data = [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:")]
     assert len(data) == 1 and data[0]["error"]["code"] == -32602

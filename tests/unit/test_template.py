@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode_str
 
-from a2a_gateway.gateway.app import HostPolicy
+from a2a_gateway.gateway.guards import HostPolicy
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

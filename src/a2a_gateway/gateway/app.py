@@ -25,18 +25,14 @@ import asyncio
 import contextlib
 import json
 import logging
-import signal
-import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HttpRoute
 
-from a2a_gateway.config import ConfigError, Settings
+from a2a_gateway.config import Settings
 from a2a_gateway.core.limits import MAX_BATCH
 from a2a_gateway.errors import (
     AuthenticatedExtendedCardNotConfiguredError,
@@ -45,9 +41,12 @@ from a2a_gateway.errors import (
     MethodNotFoundError,
     RPCError,
 )
-from a2a_gateway.gateway import jsonrpc, sse
+from a2a_gateway.gateway import guards, jsonrpc, sse
+from a2a_gateway.gateway.capacity import RETRY_AFTER_SECONDS, AtCapacity, Capacity
 from a2a_gateway.gateway.card import agent_card
 from a2a_gateway.gateway.deadline import stream_deadline
+from a2a_gateway.gateway.disconnect import ClientGone, ClientWatch
+from a2a_gateway.gateway.drain import drain_on_signals
 from a2a_gateway.gateway.runner import TaskRunner, TemporalRunner
 from a2a_gateway.gateway.service import A2AService, Call
 from a2a_gateway.models import (
@@ -64,12 +63,10 @@ from a2a_gateway.store.hub import StreamHub
 from a2a_gateway.store.keys import ANONYMOUS
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-    from types import FrameType
+    from collections.abc import AsyncIterator, Callable
 
     from pydantic import BaseModel
     from starlette.requests import Request
-    from starlette.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -124,303 +121,7 @@ NOTIFIED: dict[str, Method | None] = {
     "message/stream": Method(MessageSendParams, "submit"),
     "tasks/resubscribe": None,
 }
-RETRY_AFTER_SECONDS = 1
 WWW_AUTHENTICATE = 'Bearer realm="a2a-gateway"'
-JSON_MEDIA_TYPES = frozenset({"application/json", "application/a2a+json"})
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
-CORS_ALLOW_HEADERS = (
-    "accept",
-    "authorization",
-    "content-type",
-    "last-event-id",
-    "a2a-version",
-    "a2a-extensions",
-    "x-a2a-extensions",
-)
-CORS_EXPOSE_HEADERS = (
-    "retry-after",
-    "www-authenticate",
-    "a2a-version",
-    "a2a-extensions",
-    "x-a2a-extensions",
-)
-DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-# -- request guards ----------------------------------------------------------------------
-
-
-class BodyTooLarge(Exception):
-    """The request body is over the configured limit."""
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused as soon as it is known to exceed ``limit`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def is_json(content_type: str | None) -> bool:
-    """Whether a Content-Type names a JSON media type (``application/json`` or A2A 1.0's
-    ``application/a2a+json``), with or without parameters such as ``charset``."""
-    if not content_type:
-        return False
-    return content_type.split(";", 1)[0].strip().lower() in JSON_MEDIA_TYPES
-
-
-def host_of(header: str | None) -> str | None:
-    """The host of a Host header, lower-cased, without its port (an IPv6 literal keeps its
-    brackets: ``[::1]``); None if the header is missing or malformed."""
-    value = (header or "").strip().lower()
-    if value.startswith("["):
-        end = value.find("]")
-        host, port = value[: end + 1], value[end + 1 :]
-        if end < 0 or (port and not (port.startswith(":") and port[1:].isdigit())):
-            return None
-        return host
-    host, _, port = value.partition(":")
-    if not host or (port and not port.isdigit()):
-        return None
-    return host
-
-
-@dataclass(frozen=True)
-class HostPolicy:
-    """Which Host headers the server answers to: the loopback names always, plus exact
-    names, ``*.example.com`` (any subdomain of example.com) or ``*`` (any host)."""
-
-    names: frozenset[str]
-    suffixes: tuple[str, ...] = ()
-    any: bool = False
-
-    @classmethod
-    def parse(cls, setting: str) -> HostPolicy:
-        """From ``A2A_ALLOWED_HOSTS`` (comma-separated); a malformed entry is a
-        ``ConfigError`` naming it."""
-        names, suffixes = set(LOOPBACK_HOSTS), []
-        for entry in (e.strip().lower() for e in setting.split(",")):
-            if entry == "*":
-                return cls(frozenset(names), (), any=True)
-            if not entry:
-                continue
-            wildcard = entry.startswith("*.")
-            host = host_of(entry[2:] if wildcard else entry)
-            if host is None or "*" in host:
-                raise ConfigError(f"A2A_ALLOWED_HOSTS: {entry!r} is not a host name or *.domain")
-            if wildcard:
-                suffixes.append("." + host)
-            else:
-                names.add(host)
-        return cls(frozenset(names), tuple(suffixes))
-
-    def allows(self, header: str | None) -> bool:
-        host = host_of(header)
-        if host is None:
-            return self.any
-        return self.any or host in self.names or host.endswith(self.suffixes)
-
-
-class HostGuard:
-    """ASGI middleware: a request whose Host the policy does not allow gets HTTP 400 with a
-    JSON-RPC error body, before any routing (defeats DNS rebinding against a local or
-    intranet gateway)."""
-
-    def __init__(self, app: ASGIApp, policy: HostPolicy) -> None:
-        self.app = app
-        self.policy = policy
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not self.policy.allows(_header(scope, b"host")):
-            error = InvalidRequestError(
-                "This server does not answer to that Host; its operator can allow it "
-                "with A2A_ALLOWED_HOSTS"
-            )
-            response = JSONResponse(jsonrpc.failure(None, error), status_code=400)
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
-
-
-def cors_origins(setting: str) -> list[str]:
-    """``A2A_CORS_ORIGINS`` as a list of origins (``*`` allows any)."""
-    return [o.strip().rstrip("/") for o in setting.split(",") if o.strip()]
-
-
-# -- capacity ------------------------------------------------------------------------------
-
-Kind = Literal["stream", "wait"]
-
-
-class AtCapacity(Exception):
-    """No slot for a stream or a wait: the process is full or draining (HTTP 503; another
-    instance may have room). ``error`` is the JSON-RPC error to answer with."""
-
-    def __init__(self, error: RPCError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
-class Capacity:
-    """Slots for requests that hold a hub subscription, streams and waits together, at
-    most ``limit`` per process.
-
-    ``take`` neither awaits nor yields, so no burst can overshoot ``limit``; each slot is
-    given back exactly once (``Slot.release`` is idempotent). While ``draining``, no slot
-    is given."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.streams = 0
-        self.waits = 0
-        self.draining = False
-
-    def take(self, kind: Kind) -> Slot:
-        """A slot, or ``AtCapacity``."""
-        if self.draining:
-            raise AtCapacity(_unavailable("is shutting down"))
-        if self.streams + self.waits >= self.limit:
-            raise AtCapacity(
-                _unavailable(f"is serving its maximum of {self.limit} streams and waiting requests")
-            )
-        if kind == "stream":
-            self.streams += 1
-        else:
-            self.waits += 1
-        return Slot(self, kind)
-
-    def give_back(self, kind: Kind) -> None:
-        if kind == "stream":
-            self.streams -= 1
-        else:
-            self.waits -= 1
-
-
-class Slot:
-    """One taken slot; ``release`` gives it back once, however often it is called."""
-
-    def __init__(self, capacity: Capacity, kind: Kind) -> None:
-        self._capacity: Capacity | None = capacity
-        self._kind: Kind = kind
-
-    def release(self) -> None:
-        capacity, self._capacity = self._capacity, None
-        if capacity is not None:
-            capacity.give_back(self._kind)
-
-
-def _unavailable(state: str) -> InternalError:
-    return InternalError(
-        f"This gateway instance {state}; retry in {RETRY_AFTER_SECONDS} s",
-        data={"retryAfter": RETRY_AFTER_SECONDS},
-    )
-
-
-# -- client disconnects --------------------------------------------------------------------
-
-
-class ClientGone(Exception):
-    """The client disconnected while its request waited; the waiting work was cancelled."""
-
-
-class ClientWatch:
-    """Watches one request's ASGI ``receive`` for ``http.disconnect`` (from the first
-    ``run`` until ``aclose``), so that waiting work ends when its client leaves, as
-    ``sse.EventStreamResponse`` does for streams. Use only after the body was read."""
-
-    def __init__(self, receive: Receive) -> None:
-        self._receive = receive
-        self._gone = asyncio.Event()
-        self._watcher: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> ClientWatch:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def _watch(self) -> None:
-        with contextlib.suppress(OSError):
-            while (await self._receive())["type"] != "http.disconnect":
-                pass
-        self._gone.set()
-
-    async def run(self, work: Awaitable[T]) -> T:
-        """``work``'s result. If the client disconnects first, ``work`` is cancelled and
-        awaited (its ``finally`` blocks close what it holds, such as a hub subscription)
-        and ``ClientGone`` is raised."""
-        if self._watcher is None:
-            self._watcher = asyncio.create_task(self._watch())
-        task = asyncio.ensure_future(work)
-        gone = asyncio.create_task(self._gone.wait())
-        try:
-            await asyncio.wait((task, gone), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            gone.cancel()
-            if not task.done():
-                task.cancel()
-                await asyncio.wait((task,))
-        if task.cancelled():
-            raise ClientGone
-        return task.result()
-
-    async def aclose(self) -> None:
-        """Stop watching (waits for the watcher, never raises)."""
-        if self._watcher is not None:
-            self._watcher.cancel()
-            await asyncio.wait((self._watcher,))
-
-
-# -- draining --------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def drain_on_signals(drain: Callable[[], None]) -> Iterator[None]:
-    """While open, SIGTERM and SIGINT first schedule ``drain`` on the running loop, then
-    run the handler the server installed (uvicorn's: stop accepting, wait for open
-    connections at most ``--timeout-graceful-shutdown`` seconds, exit).
-
-    Uvicorn runs the lifespan shutdown only once its connections have closed, which open
-    streams would delay until their end, so the drain hooks the signal itself. Only
-    signals that already have a Python handler are chained (so a signal's default action
-    is never lost); outside the main thread, where signals cannot be caught, nothing is."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    loop = asyncio.get_running_loop()
-    chained: dict[int, Callable[[int, FrameType | None], Any]] = {
-        sig: h for sig in DRAIN_SIGNALS if callable(h := signal.getsignal(sig))
-    }
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop has already closed
-            loop.call_soon_threadsafe(drain)
-        handler = chained.get(signum)
-        if handler is not None:
-            handler(signum, frame)
-
-    for sig in chained:
-        signal.signal(sig, on_signal)
-    try:
-        yield
-    finally:
-        for sig, handler in chained.items():
-            if signal.getsignal(sig) is on_signal:
-                signal.signal(sig, handler)
 
 
 # -- the gateway ---------------------------------------------------------------------------
@@ -495,15 +196,15 @@ class Gateway:
                 f"No agent named {request.path_params.get('agent')!r}"
             )
             return JSONResponse(jsonrpc.failure(None, error), status_code=404)
-        if not is_json(request.headers.get("content-type")):
+        if not guards.is_json(request.headers.get("content-type")):
             error = InvalidRequestError(
                 "The request body must be JSON-RPC sent as Content-Type: application/json "
                 "(or application/a2a+json)"
             )
             return JSONResponse(jsonrpc.failure(None, error), status_code=415)
         try:
-            body = await read_body(request, self.settings.max_body_bytes)
-        except BodyTooLarge:
+            body = await guards.read_body(request, self.settings.max_body_bytes)
+        except guards.BodyTooLarge:
             error = InvalidRequestError(
                 f"The request body exceeds {self.settings.max_body_bytes} bytes"
             )
@@ -705,24 +406,6 @@ async def _one(answer: dict[str, Any]) -> AsyncIterator[bytes]:
     yield sse.event(json.dumps(answer, separators=(",", ":")))
 
 
-def _middleware(settings: Settings) -> list[Middleware]:
-    """Host check outermost, then CORS when origins are configured (off by default)."""
-    stack = [Middleware(HostGuard, policy=HostPolicy.parse(settings.allowed_hosts))]
-    origins = cors_origins(settings.cors_origins)
-    if origins:
-        stack.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=origins,
-                allow_methods=["GET", "POST"],
-                allow_headers=list(CORS_ALLOW_HEADERS),
-                expose_headers=list(CORS_EXPOSE_HEADERS),
-                max_age=600,
-            )
-        )
-    return stack
-
-
 def create_app(
     settings: Settings | None = None,
     routing: Routing | None = None,
@@ -732,7 +415,7 @@ def create_app(
     SIGTERM/SIGINT drain it while it serves."""
     settings = settings or Settings.from_env()
     routing = routing or Routing.load(settings.routes_file)
-    middleware = _middleware(settings)
+    middleware = guards.middleware(settings)
     events = EventLog.from_settings(settings)
     holder: dict[str, Gateway] = {}
 

@@ -10,12 +10,13 @@ Streams start with a ``Task`` and then follow the task's Redis stream; each fram
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -27,6 +28,7 @@ from a2a_gateway.errors import (
     InvalidAgentResponseError,
     InvalidParamsError,
     PushNotificationNotSupportedError,
+    RPCError,
     TaskNotCancelableError,
     TaskNotFoundError,
     UnsupportedOperationError,
@@ -42,7 +44,7 @@ from a2a_gateway.store.keys import is_valid_id
 from a2a_gateway.store.push_configs import PushConfigLimitError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Coroutine
 
     from a2a_gateway.config import Settings
     from a2a_gateway.gateway.runner import TaskRunner
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
     from a2a_gateway.store.keys import TaskKeys
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 PUSH_OFF = "Push notifications are not enabled on this deployment (set A2A_PUSH_NOTIFICATIONS=true)"
 CANCEL_WAIT_SECONDS = 10.0
 
@@ -101,6 +104,7 @@ class A2AService:
         self.push = events.push
         self.lookups = TokenBucket(settings.rebuild_queries_per_second)
         self.rebuild_queries = 0  # Temporal queries for tasks Redis did not have
+        self._background: set[asyncio.Future[Any]] = set()
 
     async def _snapshot(self, call: Call, task_id: str) -> Snapshot:
         snapshot = await self._find(call, task_id)
@@ -298,8 +302,10 @@ class A2AService:
             await self.runner.send(call.principal, task.id, ref)
 
     async def send(self, call: Call, params: MessageSendParams) -> dict[str, Any]:
-        """``message/send``: blocking (the default) waits for a final or interrupted state."""
-        submission = await self.submit(call, params)
+        """``message/send``: blocking (the default) waits for a final or interrupted state.
+        The submission itself is shielded: a client that leaves ends the wait, never a
+        half-made submission (a task created but its workflow not started)."""
+        submission = await self._shielded(self.submit(call, params))
         config = params.configuration
         task = submission.task
         if not submission.settled and (config is None or config.blocking is not False):
@@ -308,6 +314,21 @@ class A2AService:
             task = (await self._snapshot(call, task.id)).task
         history_length = config.history_length if config else None
         return trim_history(task, history_length).dump()
+
+    async def _shielded(self, work: Coroutine[Any, Any, T]) -> T:
+        """``work``, run to its end even if the caller is cancelled meanwhile (the task is
+        kept referenced until then; an error it raises after that is logged)."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._settled)
+        return await asyncio.shield(task)
+
+    def _settled(self, task: asyncio.Future[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and isinstance(task.exception(), Exception):
+            exc = task.exception()
+            if not isinstance(exc, RPCError):
+                log.warning("a submission finished with %r", exc)
 
     async def stream(self, call: Call, params: MessageSendParams) -> AsyncIterator[bytes]:
         """``message/stream``: the ``Task`` first, then every event up to the final one."""

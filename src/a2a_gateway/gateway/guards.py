@@ -1,0 +1,178 @@
+"""Request guards: the Host allow-list (against DNS rebinding),
+the JSON media type rule (browsers send ``text/plain`` and forms cross-site without a
+preflight) opt-in CORS, and the body size limit.
+
+Contract: a request whose Host the policy does not allow gets HTTP 400 with a JSON-RPC
+error body before any routing; the loopback names are always allowed, so a local run and
+the Lambda adapter's readiness check (which calls 127.0.0.1) are never locked out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse
+
+from a2a_gateway.config import ConfigError
+from a2a_gateway.errors import InvalidRequestError
+from a2a_gateway.gateway import jsonrpc
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from a2a_gateway.config import Settings
+
+JSON_MEDIA_TYPES = frozenset({"application/json", "application/a2a+json"})
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+# What an allowed-host entry may name: a DNS name or IPv4 address, or a bracketed IPv6.
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]")
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "last-event-id",
+    "a2a-version",
+    "a2a-extensions",
+    "x-a2a-extensions",
+)
+CORS_EXPOSE_HEADERS = (
+    "retry-after",
+    "www-authenticate",
+    "a2a-version",
+    "a2a-extensions",
+    "x-a2a-extensions",
+)
+
+
+class BodyTooLarge(Exception):
+    """The request body is over the configured limit."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def is_json(content_type: str | None) -> bool:
+    """Whether a Content-Type names a JSON media type (``application/json`` or A2A 1.0's
+    ``application/a2a+json``), with or without parameters such as ``charset``."""
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() in JSON_MEDIA_TYPES
+
+
+def host_of(header: str | None) -> str | None:
+    """The host of a Host header, lower-cased, without its port (an IPv6 literal keeps its
+    brackets: ``[::1]``); None if the header is missing or malformed."""
+    value = (header or "").strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        host, port = value[: end + 1], value[end + 1 :]
+        if end < 0 or (port and not (port.startswith(":") and port[1:].isdigit())):
+            return None
+        return host
+    host, _, port = value.partition(":")
+    if not host or (port and not port.isdigit()):
+        return None
+    return host
+
+
+@dataclass(frozen=True)
+class HostPolicy:
+    """Which Host headers the server answers to: the loopback names always, plus exact
+    names, ``*.example.com`` (any subdomain of example.com) or ``*`` (any host)."""
+
+    names: frozenset[str]
+    suffixes: tuple[str, ...] = ()
+    any: bool = False
+
+    @classmethod
+    def parse(cls, setting: str) -> HostPolicy:
+        """From ``A2A_ALLOWED_HOSTS`` (comma-separated); a malformed entry is a
+        ``ConfigError`` naming it."""
+        names, suffixes = set(LOOPBACK_HOSTS), []
+        for entry in (e.strip().lower() for e in setting.split(",")):
+            if entry == "*":
+                return cls(frozenset(names), (), any=True)
+            if not entry:
+                continue
+            wildcard = entry.startswith("*.")
+            host = host_of(entry[2:] if wildcard else entry)
+            if host is None or not _HOST_NAME.fullmatch(host):
+                raise ConfigError(f"A2A_ALLOWED_HOSTS: {entry!r} is not a host name or *.domain")
+            if wildcard:
+                suffixes.append("." + host)
+            else:
+                names.add(host)
+        return cls(frozenset(names), tuple(suffixes))
+
+    def allows(self, header: str | None) -> bool:
+        host = host_of(header)
+        if host is None:
+            return self.any
+        return self.any or host in self.names or host.endswith(self.suffixes)
+
+
+class HostGuard:
+    """ASGI middleware: a request whose Host the policy does not allow gets HTTP 400 with a
+    JSON-RPC error body, before any routing (defeats DNS rebinding against a local or
+    intranet gateway)."""
+
+    def __init__(self, app: ASGIApp, policy: HostPolicy) -> None:
+        self.app = app
+        self.policy = policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.policy.allows(_header(scope, b"host")):
+            error = InvalidRequestError(
+                "This server does not answer to that Host; its operator can allow it "
+                "with A2A_ALLOWED_HOSTS"
+            )
+            response = JSONResponse(jsonrpc.failure(None, error), status_code=400)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def cors_origins(setting: str) -> list[str]:
+    """``A2A_CORS_ORIGINS`` as a list of origins (``*`` allows any)."""
+    return [o.strip().rstrip("/") for o in setting.split(",") if o.strip()]
+
+
+def middleware(settings: Settings) -> list[Middleware]:
+    """Host check outermost, then CORS when origins are configured (off by default)."""
+    stack = [Middleware(HostGuard, policy=HostPolicy.parse(settings.allowed_hosts))]
+    origins = cors_origins(settings.cors_origins)
+    if origins:
+        stack.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=list(CORS_ALLOW_HEADERS),
+                expose_headers=list(CORS_EXPOSE_HEADERS),
+                max_age=600,
+            )
+        )
+    return stack
