@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from a2a_gateway.bench.client import StreamSpec
 from a2a_gateway.core.states import TaskState
 from a2a_gateway.models import Message, Task, TaskStatus, TextPart, now_iso
+from a2a_gateway.routing import builtin
 from a2a_gateway.store.eventlog import status_event
 from a2a_gateway.store.keys import ANONYMOUS
 
@@ -100,7 +101,8 @@ async def create_tasks(events: EventLog, task_ids: list[str]) -> None:
             history=[Message(message_id=f"m-{task_id}", role="user", parts=[TextPart(text="go")])],
         )
         async with gate:
-            await events.create(events.keys(ANONYMOUS, task_id), task, agent="bench")
+            # owned by the default agent, which "/" (where the clients post) serves
+            await events.create(events.keys(ANONYMOUS, task_id), task, agent=builtin().default)
 
     await asyncio.gather(*(one(t) for t in task_ids))
 
