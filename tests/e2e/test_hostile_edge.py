@@ -588,6 +588,25 @@ async def test_a_stream_whose_frames_raise_ends_cleanly(
     assert (records[0].exc_info is not None) is stack
 
 
+async def test_a_stream_whose_frames_raise_ends_with_the_error_frame_it_is_given() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def collect(item: Any) -> None:
+        sent.append(item)
+
+    seen: list[Exception] = []
+
+    def on_error(err: Exception) -> bytes:
+        seen.append(err)
+        return b"data: error\n\n"
+
+    error = InvalidParamsError("bad id")
+    response = EventStreamResponse(frames_then(error), on_error=on_error)
+    await response({"type": "http"}, never_disconnects, collect)
+    assert [m.get("body") for m in sent[1:]] == [b"data: 1\n\n", b"data: error\n\n", b""]
+    assert seen == [error]
+
+
 async def test_a_stream_gives_back_its_slot_however_it_ends() -> None:
     """``on_close`` (the capacity slot) runs exactly once: after the frames end, after they
     raise, and when not even the response start could be sent."""

@@ -102,7 +102,7 @@ async def test_snapshot_folds_history_status_and_artifacts(log: EventLog, keys: 
         keys, 1, status_event(keys.task_id, "c", TaskState.INPUT_REQUIRED, question, final=True)
     )
     answer = Message(message_id="m2", role="user", parts=[TextPart(text="Ada")])
-    await log.append_history(keys, 2, answer)
+    await log.accept(keys, answer, "c")  # seq 2: the answer joins the history
     await log.append_artifact(keys, 3, chunk(keys.task_id, "Hello", append=False))
     last = await log.append_artifact(keys, 4, chunk(keys.task_id, ", Ada", append=True))
 
@@ -111,15 +111,14 @@ async def test_snapshot_folds_history_status_and_artifacts(log: EventLog, keys: 
     assert snapshot.last_id == last.entry_id != created.entry_id
     assert snapshot.seq == 4
     task = snapshot.task
-    assert task.status.state == TaskState.INPUT_REQUIRED
+    assert task.status.state == TaskState.SUBMITTED
     assert [m.message_id for m in task.history or []] == ["m1", "q", "m2"]
     assert task.artifacts is not None
     assert [p.text for p in task.artifacts[0].parts if isinstance(p, TextPart)] == [
         "Hello",
         ", Ada",
     ]
-    # append_history consumed a sequence number but wrote no stream entry
-    assert [e.seq for e in await log.read(keys, "0-0")] == [0, 1, 3, 4]
+    assert [e.seq for e in await log.read(keys, "0-0")] == [0, 1, 2, 3, 4]
 
 
 async def test_keys_get_the_ttl(log: EventLog, keys: TaskKeys, redis: Redis) -> None:

@@ -338,8 +338,11 @@ class Gateway:
         except BaseException:
             slot.release()
             raise
-        guarded = _guarded(frames, rpc_request.id)
-        return sse.EventStreamResponse(guarded, on_close=slot.release)
+        return sse.EventStreamResponse(
+            frames,
+            on_close=slot.release,
+            on_error=lambda err: _error_event(rpc_request.id, err),
+        )
 
     async def _open(
         self, method: Method, rpc_request: jsonrpc.Request, call: Call
@@ -377,29 +380,11 @@ def _at_capacity(request_id: jsonrpc.RequestId, error: RPCError) -> Response:
     )
 
 
-async def _guarded(
-    frames: AsyncIterator[bytes], request_id: jsonrpc.RequestId
-) -> AsyncIterator[bytes]:
-    """``frames``; an ``RPCError`` raised after the first frame ends the stream with that
-    error as one event (logged as one line), anything else with an internal error event
-    (logged with its stack). ``frames`` is always closed."""
-    try:
-        async for frame in frames:
-            yield frame
-    except RPCError as err:
-        log.info("stream %s ended by error %s: %s", request_id, err.code, err.message)
-        yield _error_event(request_id, err)
-    except Exception:
-        log.exception("stream %s ended by an unexpected error", request_id)
-        yield _error_event(request_id, InternalError())
-    finally:
-        aclose = getattr(frames, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-
-def _error_event(request_id: jsonrpc.RequestId, error: RPCError) -> bytes:
-    return sse.event(json.dumps(jsonrpc.failure(request_id, error), separators=(",", ":")))
+def _error_event(request_id: jsonrpc.RequestId, error: Exception) -> bytes:
+    """The one JSON-RPC error event that ends a stream whose frames raised: the error's own
+    code for an ``RPCError``, an internal error (nothing of it shown) otherwise."""
+    shown = error if isinstance(error, RPCError) else InternalError()
+    return sse.event(json.dumps(jsonrpc.failure(request_id, shown), separators=(",", ":")))
 
 
 async def _one(answer: dict[str, Any]) -> AsyncIterator[bytes]:

@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING
 
 from a2a_gateway.gateway import sse
-from a2a_gateway.store.hub import Drained, Overflow, StreamFailed
+from a2a_gateway.store.hub import Drained, Overflow, StreamFailed, SubscriptionEnded
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from a2a_gateway.store.keys import TaskKeys
 
 RETRY_HINT_MS = 1000
+# Why a subscription ended early, as the resume frame's comment says it.
+ENDED: dict[type[SubscriptionEnded], str] = {
+    Overflow: "client too far behind, stream cut",
+    Drained: "server draining",
+    StreamFailed: "stream unavailable",
+}
 
 
 def resume_frame(last_id: str, reason: str) -> bytes:
@@ -48,9 +54,10 @@ async def follow(
     """SSE frames for the entries after ``after`` (see the module docstring)."""
     try:
         subscription = await hub.subscribe(keys, after)
-    except Drained:
-        yield resume_frame(after, "server draining")
+    except SubscriptionEnded as ended:  # draining: not even a subscription
+        yield resume_frame(ended.last, ENDED[type(ended)])
         return
+    frame = sse.result_framer(request_id)
     try:
         quiet_since = time.monotonic()
         while True:
@@ -63,14 +70,8 @@ async def follow(
                 wait = min(wait, left)
             try:
                 entry = await subscription.next(max(wait, 0.0))
-            except Overflow:
-                yield resume_frame(subscription.last, "client too far behind, stream cut")
-                return
-            except Drained:
-                yield resume_frame(subscription.last, "server draining")
-                return
-            except StreamFailed:
-                yield resume_frame(subscription.last, "stream unavailable")
+            except SubscriptionEnded as ended:
+                yield resume_frame(ended.last, ENDED[type(ended)])
                 return
             if entry is None:
                 if time.monotonic() - quiet_since >= heartbeat * 0.99:
@@ -78,7 +79,7 @@ async def follow(
                     yield sse.comment("keep-alive")
                 continue
             quiet_since = time.monotonic()
-            yield sse.result_event(request_id, entry.event, entry.id)
+            yield frame(entry.event, entry.id)
             if entry.final:
                 return
     finally:

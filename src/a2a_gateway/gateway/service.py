@@ -39,7 +39,7 @@ from a2a_gateway.gateway.follow import follow
 from a2a_gateway.models import Task, TaskStatus, now_iso, trim_history
 from a2a_gateway.modes import any_match, part_media_type
 from a2a_gateway.store.eventlog import entry_key, is_entry_id, status_event
-from a2a_gateway.store.hub import Drained, Overflow, StreamFailed
+from a2a_gateway.store.hub import SubscriptionEnded
 from a2a_gateway.store.keys import is_valid_id
 from a2a_gateway.store.push_configs import PushConfigLimitError
 
@@ -103,7 +103,6 @@ class A2AService:
         self.settings = settings
         self.push = events.push
         self.lookups = TokenBucket(settings.rebuild_queries_per_second)
-        self.rebuild_queries = 0  # Temporal queries for tasks Redis did not have
         self._background: set[asyncio.Future[Any]] = set()
 
     async def _snapshot(self, call: Call, task_id: str) -> Snapshot:
@@ -137,7 +136,6 @@ class A2AService:
         if not self.lookups.take():
             log.info("task lookup budget spent; %s treated as unknown", keys.task_id)
             return None
-        self.rebuild_queries += 1
         view = await self.runner.task(call.principal, keys.task_id)
         if view is None:
             await self.events.remember_missing(keys, self.settings.miss_cache_seconds)
@@ -350,7 +348,7 @@ class A2AService:
     ) -> AsyncIterator[bytes]:
         """The task as of ``event_id``, then every event after it up to a final one; just
         the task when it is final or when nothing new will happen."""
-        yield sse.result_event(call.request_id, _json(task.dump()), event_id)
+        yield sse.result_framer(call.request_id)(_json(task.dump()), event_id)
         if settled or task.status.state.terminal:
             return
         async for frame in self._follow(call, keys, event_id):
@@ -374,14 +372,14 @@ class A2AService:
         deadline = time.monotonic() + seconds
         try:
             subscription = await self.hub.subscribe(keys, after)
-        except Drained:
+        except SubscriptionEnded:  # draining
             return
         try:
             while (left := deadline - time.monotonic()) > 0:
                 entry = await subscription.next(left)
                 if entry is not None and entry.final and (not terminal or entry.terminal):
                     return
-        except (Overflow, StreamFailed, Drained):
+        except SubscriptionEnded:
             return
         finally:
             await subscription.close()

@@ -40,14 +40,21 @@ def event(data: str, event_id: str | None = None) -> bytes:
     """One SSE event. ``data`` must be compact JSON (no raw CR or LF); the other line
     separators it may hold inside strings are escaped here, for every frame alike."""
     head = f"id: {event_id}\n" if event_id else ""
-    return f"{head}data: {data.translate(_LINE_SAFE)}\n\n".encode()
+    if "\u2028" in data or "\u2029" in data or "\x85" in data:  # rare: scans are cheap
+        data = data.translate(_LINE_SAFE)
+    return f"{head}data: {data}\n\n".encode()
 
 
-def result_event(request_id: str | int | None, result: str, event_id: str | None = None) -> bytes:
-    """A JSON-RPC success response carrying ``result`` (already JSON) as one SSE event: the
-    event log stores results as JSON, so they are framed without being parsed again."""
-    envelope = '{"jsonrpc":"2.0","id":' + json.dumps(request_id) + ',"result":' + result + "}"
-    return event(envelope, event_id)
+def result_framer(request_id: str | int | None) -> Callable[[str, str | None], bytes]:
+    """Frames JSON-RPC success responses to ``request_id``, each carrying a ``result``
+    that is already JSON (the event log stores results as JSON, so they are framed without
+    being parsed again). The envelope is built once per stream, not once per event."""
+    head = '{"jsonrpc":"2.0","id":' + json.dumps(request_id) + ',"result":'
+
+    def frame(result: str, event_id: str | None = None) -> bytes:
+        return event(head + result + "}", event_id)
+
+    return frame
 
 
 def comment(text: str) -> bytes:
@@ -63,7 +70,8 @@ class EventStreamResponse(Response):
     (``aclose``, shielded from cancellation) and then ``on_close`` runs, exactly once,
     even if the response never got to send a byte. An exception from the frames ends the
     stream cleanly: an ``RPCError`` is logged as one line at INFO, anything else with its
-    stack; nothing escapes to the server.
+    stack; ``on_error`` may turn it into a last frame (the JSON-RPC error event); nothing
+    escapes to the server.
     """
 
     def __init__(
@@ -71,10 +79,12 @@ class EventStreamResponse(Response):
         frames: AsyncIterator[bytes],
         status_code: int = 200,
         on_close: Callable[[], None] | None = None,
+        on_error: Callable[[Exception], bytes] | None = None,
     ) -> None:
         self.frames = frames
         self.status_code = status_code
         self.on_close = on_close
+        self.on_error = on_error
         self.background = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -95,18 +105,22 @@ class EventStreamResponse(Response):
 
     async def _relay(self, send: Send) -> None:
         """Send every frame, then the end of the body. An exception from the frames ends
-        the body early (logged); one from the transport (``OSError``) propagates."""
+        the body early (logged, then ``on_error``'s frame); one from the transport
+        (``OSError``) propagates."""
         frames = aiter(self.frames)
         while True:
             try:
                 frame = await anext(frames)
             except StopAsyncIteration:
                 break
-            except RPCError as err:
-                log.info("stream ended by error %s: %s", err.code, err.message)
-                break
-            except Exception:
-                log.exception("stream ended by an unexpected error")
+            except Exception as err:
+                if isinstance(err, RPCError):
+                    log.info("stream ended by error %s: %s", err.code, err.message)
+                else:
+                    log.exception("stream ended by an unexpected error")
+                if self.on_error is not None:
+                    last = self.on_error(err)
+                    await send({"type": "http.response.body", "body": last, "more_body": True})
                 break
             await send({"type": "http.response.body", "body": frame, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})

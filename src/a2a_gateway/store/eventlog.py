@@ -263,10 +263,6 @@ class EventLog:
             keys, mode="append", seq=seq, event=_dumps(body), chunks=[_dumps(chunk)]
         )
 
-    async def append_history(self, keys: TaskKeys, seq: int, message: Message) -> AppendResult:
-        """Record a client message in the history; this consumes a sequence number, no event."""
-        return await self._run(keys, mode="append", seq=seq, history=[_dumps(message.dump())])
-
     async def accept(self, keys: TaskKeys, message: Message, context_id: str) -> AppendResult:
         """Take a client's follow-up into an interrupted task, atomically: the message joins
         the history, the state becomes ``submitted`` (a status-update event at the next seq)
@@ -313,8 +309,7 @@ class EventLog:
 
     async def last_entry_id(self, keys: TaskKeys) -> str | None:
         """The id of the newest entry of the task's stream, or None if it has none."""
-        newest: Any = await self.redis.xrevrange(keys.events, count=1)
-        return as_text(newest[0][0]) if newest else None
+        return newest_id(await self.redis.xrevrange(keys.events, count=1))
 
     async def remember_missing(self, keys: TaskKeys, seconds: int) -> None:
         """Note for ``seconds`` that this task exists nowhere (a negative lookup cache)."""
@@ -382,6 +377,11 @@ def fold_artifacts(chunks: Any) -> list[dict[str, Any]]:
         else:
             artifacts[artifact_id] = artifact
     return list(artifacts.values())
+
+
+def newest_id(reply: Any) -> str | None:
+    """The entry id in an ``XREVRANGE … COUNT 1`` reply; None for an empty stream."""
+    return as_text(reply[0][0]) if reply else None
 
 
 def as_text(value: Any) -> str:

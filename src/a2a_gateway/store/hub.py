@@ -77,6 +77,7 @@ from a2a_gateway.store.eventlog import (
     as_text,
     entry_from,
     entry_key,
+    newest_id,
     trimmed_after,
 )
 
@@ -376,7 +377,7 @@ class StreamHub:
             if isinstance(replies[0], Exception):
                 raise replies[0]
             if wake_at is None:
-                wake_at = _last_id(replies[0])
+                wake_at = newest_id(replies[0]) or "0-0"
             for stream, reply in zip(new, replies[1:], strict=True):
                 if stream not in self._following or stream in self._positions:
                     continue  # unsubscribed meanwhile
@@ -385,7 +386,7 @@ class StreamHub:
                 elif isinstance(reply, Exception):
                     raise reply
                 else:
-                    self._positions[stream] = _last_id(reply)
+                    self._positions[stream] = newest_id(reply) or "0-0"
                     self._following[stream].set()
 
     async def _read_once(self, wake: str, wake_at: str) -> Any:
@@ -445,8 +446,3 @@ class StreamHub:
             with contextlib.suppress(Exception):
                 await task
         self._readers.clear()
-
-
-def _last_id(reply: Any) -> str:
-    """The id in an ``XREVRANGE … COUNT 1`` reply, or ``0-0`` for an empty stream."""
-    return as_text(reply[0][0]) if reply else "0-0"
