@@ -226,6 +226,24 @@ class DeleteTaskPushNotificationConfigParams(TaskIdParams):
     push_notification_config_id: RequiredId
 
 
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+
+
+class ListTasksParams(A2AModel):
+    """A query over the caller's tasks at one agent (A2A 1.0 ``ListTasks``; the protocol
+    layer parses each version's form into this). ``page_token`` is the opaque cursor a
+    previous page returned; ``status_timestamp_after`` keeps tasks updated after it."""
+
+    context_id: Id | None = None
+    status: TaskState | None = None
+    page_size: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    page_token: str | None = Field(default=None, max_length=512)
+    history_length: int | None = Field(default=None, ge=0)
+    status_timestamp_after: datetime | None = None
+    include_artifacts: bool = False
+
+
 def trim_history(task: Task, history_length: int | None) -> Task:
     """The task with at most ``history_length`` of its most recent messages (None keeps all)."""
     if history_length is None or task.history is None:

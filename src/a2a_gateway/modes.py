@@ -1,4 +1,9 @@
-"""Content-type negotiation (A2A input and output modes are MIME media types or ranges)."""
+"""Content-type negotiation (A2A input and output modes are MIME media types or ranges).
+
+Clients also send bare shorthands (the 0.2.5 conformance kit sends ``["text"]``): a mode
+without a ``/`` is read as a range, ``text`` as ``text/*``, ``json`` and ``data`` as
+``application/json``, ``file`` as any type.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +21,21 @@ JSON = "application/json"
 BINARY = "application/octet-stream"
 
 
+SHORTHANDS = {"json": JSON, "data": JSON, "file": "*/*", "*": "*/*"}
+
+
+def expand(mode: str) -> str:
+    """A media type or range, with a bare shorthand (no ``/``) read as a range."""
+    media = mode.split(";", maxsplit=1)[0].strip().lower()
+    if "/" in media or not media:
+        return media
+    return SHORTHANDS.get(media, f"{media}/*")
+
+
 def media_matches(a: str, b: str) -> bool:
     """Whether two media types or ranges overlap (``*/*`` and ``type/*`` are ranges)."""
-    a_type, _, a_sub = a.split(";", maxsplit=1)[0].strip().lower().partition("/")
-    b_type, _, b_sub = b.split(";", maxsplit=1)[0].strip().lower().partition("/")
+    a_type, _, a_sub = expand(a).partition("/")
+    b_type, _, b_sub = expand(b).partition("/")
     if "*" in (a_type, b_type):
         return True
     return a_type == b_type and (a_sub == b_sub or "*" in (a_sub, b_sub))

@@ -544,8 +544,8 @@ ERR_CASES = [
     Err("invalid-missing-jsonrpc", lambda _: {"id": 7, "method": "tasks/get"}, -32600, 7),
     Err("invalid-missing-method", lambda _: {"jsonrpc": "2.0", "id": 8}, -32600, 8),
     Err("invalid-method-not-string", lambda _: {"jsonrpc": "2.0", "id": 9, "method": 5}, -32600, 9),
-    Err("invalid-params-scalar", call("tasks/get", 3, 10), -32600, 10),
-    Err("invalid-params-string", call("tasks/get", "abc", 11), -32600, 11),
+    Err("invalid-params-scalar", call("tasks/get", 3, 10), -32602, 10),
+    Err("invalid-params-string", call("tasks/get", "abc", 11), -32602, 11),
     Err("invalid-empty-batch", lambda _: [], -32600, None),
     Err("invalid-body-scalar", lambda _: 3, -32600, None),
     Err(
@@ -885,15 +885,17 @@ async def test_agent_card(ctx: Ctx, card: tuple[str, str, str], push: bool) -> N
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
     conforms("AgentCard", body)
-    assert body["protocolVersion"] == "0.2.5"
+    assert body["protocolVersion"] == "0.3.0"  # the JSON-RPC interface serves 0.3 and 0.2.5
     assert body["name"] == name
-    assert body["url"] == base + rpc_path
+    assert body["url"] == base + rpc_path.rstrip("/") + "/"
     assert body["preferredTransport"] == "JSONRPC"
     assert body["capabilities"] == {
         "streaming": True,
         "pushNotifications": push,
         "stateTransitionHistory": False,
+        "extendedAgentCard": False,
     }
+    assert [i["protocolVersion"] for i in body["supportedInterfaces"]] == ["1.0", "1.0", "0.3"]
     assert "security" not in body and "securitySchemes" not in body
     assert body["supportsAuthenticatedExtendedCard"] is False
 

@@ -33,9 +33,9 @@ CASES: list[tuple[str, Any, int, Any]] = [
     ("missing method", {"jsonrpc": "2.0", "id": 8}, -32600, 8),
     ("method not a string", {"jsonrpc": "2.0", "id": 9, "method": 5}, -32600, 9),
     (
-        "params not structured",
+        "params not structured",  # the method's params are wrong, not the envelope
         {"jsonrpc": "2.0", "id": 10, "method": "tasks/get", "params": 3},
-        -32600,
+        -32602,
         10,
     ),
     (

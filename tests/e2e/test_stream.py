@@ -311,7 +311,7 @@ async def test_agent_card_and_health(client: httpx.AsyncClient, gateway_url: str
     assert card["name"] == "echo" and card["url"] == gateway_url + "/"
     assert card["capabilities"]["streaming"] is True
     progress = (await client.get(gateway_url + "/agents/progress/.well-known/agent.json")).json()
-    assert progress["url"] == gateway_url + "/agents/progress"
+    assert progress["url"] == gateway_url + "/agents/progress/"
     missing = await client.get(gateway_url + "/agents/nope/.well-known/agent.json")
     assert missing.status_code == 404
     health = await client.get(gateway_url + "/healthz")

@@ -1,4 +1,5 @@
-"""Agent cards: URLs per route, and conformance to the A2A v0.2.5 AgentCard schema."""
+"""Agent cards: URLs per route, interfaces per version, and conformance to the A2A 0.2.5
+and 0.3 AgentCard schemas."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from a2a_gateway.gateway.card import agent_card, agent_path
 from a2a_gateway.routing import Routing, builtin
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data" / "a2a.schema.json"
+SCHEMA_03_PATH = Path(__file__).resolve().parents[1] / "data" / "a2a-v0.3.schema.json"
 BASE = "https://agents.example.com"
 
 
-@pytest.fixture(scope="module")
-def card_validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(SCHEMA_PATH.read_text())
+@pytest.fixture(scope="module", params=["0.2.5", "0.3.0"])
+def card_validator(request: pytest.FixtureRequest) -> jsonschema.protocols.Validator:
+    path = SCHEMA_PATH if request.param == "0.2.5" else SCHEMA_03_PATH
+    schema = json.loads(path.read_text())
     wrapped = {
         "$schema": schema.get("$schema", "http://json-schema.org/draft-07/schema#"),
         "$ref": "#/definitions/AgentCard",
@@ -43,12 +46,26 @@ def test_default_agent_is_served_at_root() -> None:
 
 @pytest.mark.parametrize("name", ["progress", "ask"])
 def test_other_agents_are_served_under_agents(name: str) -> None:
-    assert card(name)["url"] == f"{BASE}/agents/{name}"
+    assert card(name)["url"] == f"{BASE}/agents/{name}/"
 
 
 def test_trailing_slash_in_base_url_is_not_doubled() -> None:
     assert card("echo", BASE + "/")["url"] == BASE + "/"
-    assert card("ask", BASE + "/")["url"] == BASE + "/agents/ask"
+    assert card("ask", BASE + "/")["url"] == BASE + "/agents/ask/"
+
+
+@pytest.mark.parametrize("name", ["echo", "progress"])
+def test_every_version_finds_an_interface_at_the_agent_url(name: str) -> None:
+    c = card(name)
+    url = c["url"]
+    assert c["preferredTransport"] == "JSONRPC"
+    assert c["additionalInterfaces"] == [{"url": url, "transport": "JSONRPC"}]
+    assert c["supportedInterfaces"] == [
+        {"url": url, "protocolBinding": "JSONRPC", "protocolVersion": "1.0"},
+        {"url": url, "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
+        {"url": url, "protocolBinding": "JSONRPC", "protocolVersion": "0.3"},
+    ]
+    assert c["capabilities"]["extendedAgentCard"] is False
 
 
 def test_card_describes_the_route() -> None:
@@ -59,7 +76,7 @@ def test_card_describes_the_route() -> None:
     assert c["description"] == route.description
     assert c["version"] == route.version
     assert c["skills"] == route.skills
-    assert c["protocolVersion"] == "0.2.5"
+    assert c["protocolVersion"] == "0.3.0"
     assert c["capabilities"]["streaming"] is True
     assert c["capabilities"]["pushNotifications"] is False
 

@@ -111,11 +111,14 @@ def test_missing_id_is_notification() -> None:
     assert req.id is None
 
 
-def test_scalar_params_are_invalid_request() -> None:
-    with pytest.raises(WithId) as info:
-        parse(body(request(params="oops", id=4)))
-    assert info.value.error.code == -32600
-    assert info.value.request_id == 4
+def test_scalar_params_are_the_methods_concern() -> None:
+    """A well-formed envelope with a string ``params`` parses; the params check (-32602,
+    with the id) belongs to the method, as the 0.2.5 conformance kit expects."""
+    req = parse(body(request(params="oops", id=4)))
+    assert req.params == "oops"
+    assert req.id == 4
+    with pytest.raises(InvalidParamsError):
+        validate(MessageSendParams, req.params)
 
 
 def test_validate_returns_model() -> None:

@@ -1,21 +1,28 @@
-"""The ASGI app: JSON-RPC on ``POST /`` and ``POST /agents/<name>``, cards, health.
+"""The ASGI app: JSON-RPC on ``POST /`` and ``POST /agents/<name>[/]``, A2A 1.0's HTTP+JSON
+binding under the same base paths (``gateway.rest``), cards, health.
 
 The same app runs under uvicorn locally and behind the Lambda Web Adapter in AWS. It
 owns no task state; its Redis pool and Temporal client are made once, at start-up.
 
-HTTP status is 200 for every JSON-RPC answer, errors included, except: a Host this server
-does not answer to (400, before anything else), a body whose media type is not JSON (415;
-browsers send ``text/plain`` and forms cross-site without asking), a body over
-``A2A_MAX_BODY_BYTES`` (413, refused before parsing), an unknown agent path (404), and a
-stream or wait refused because the process is full or draining (503, ``Retry-After``).
-Streaming methods always answer ``text/event-stream``; an error found after the request
-was parsed arrives there as one JSON-RPC error event.
+Versions: the ``A2A-Version`` header (or query parameter) picks the JSON-RPC dialect
+(``protocol.negotiate``): none, ``0.2`` or ``0.3`` get the 0.2.5/0.3 methods and shapes,
+``1.0`` gets 1.0's; any other is refused (-32009, HTTP 400). Both dialects reach the same
+service and the same tasks.
 
-Capacity: a stream and a waiting request (a blocking ``message/send``, ``tasks/cancel``)
-each hold a hub subscription, so together they count against ``A2A_MAX_STREAMS``. The
-slot is taken before the request's first await and released on every path. A waiting
-request is cancelled when its client disconnects. On SIGTERM or SIGINT the process
-drains: new streams and waits get 503, open streams end with a resume frame (last id and
+HTTP status is 200 for every JSON-RPC answer, errors included, except: a Host this server
+does not answer to (400, before anything else), an unsupported version (400), a body
+whose media type is not JSON (415; browsers send ``text/plain`` and forms cross-site
+without asking), a body over ``A2A_MAX_BODY_BYTES`` (413, refused before parsing), an
+unknown agent path (404), and a stream or wait refused because the process is full or
+draining (503, ``Retry-After``). Streaming methods answer ``text/event-stream``; an error
+found before the stream starts arrives there as one JSON-RPC error event, or as a plain
+JSON response to a client whose ``Accept`` excludes ``text/event-stream``.
+
+Capacity: a stream and a waiting request (a blocking send, a cancel) each hold a hub
+subscription, so together they count against ``A2A_MAX_STREAMS``. The slot is taken
+before the request's first await and released on every path. A waiting request is
+cancelled when its client disconnects. On SIGTERM or SIGINT the process drains: new
+streams and waits get 503, open streams end with a resume frame (last id and
 ``retry:``), waits return, and uvicorn exits.
 """
 
@@ -35,8 +42,8 @@ from starlette.routing import Route as HttpRoute
 from a2a_gateway.config import Settings
 from a2a_gateway.core.limits import MAX_BATCH
 from a2a_gateway.errors import (
-    AuthenticatedExtendedCardNotConfiguredError,
     InternalError,
+    InvalidParamsError,
     InvalidRequestError,
     MethodNotFoundError,
     RPCError,
@@ -47,23 +54,20 @@ from a2a_gateway.gateway.card import agent_card
 from a2a_gateway.gateway.deadline import stream_deadline
 from a2a_gateway.gateway.disconnect import ClientGone, ClientWatch
 from a2a_gateway.gateway.drain import drain_on_signals
+from a2a_gateway.gateway.protocol import negotiate
+from a2a_gateway.gateway.protocol.base import Dialect, Method, failure, rpc_frames, success
+from a2a_gateway.gateway.protocol.legacy import LEGACY
+from a2a_gateway.gateway.protocol.v1 import V1
+from a2a_gateway.gateway.rest import RestApi
 from a2a_gateway.gateway.runner import TaskRunner, TemporalRunner
 from a2a_gateway.gateway.service import A2AService, Call
-from a2a_gateway.models import (
-    DeleteTaskPushNotificationConfigParams,
-    GetTaskPushNotificationConfigParams,
-    MessageSendParams,
-    TaskIdParams,
-    TaskPushNotificationConfig,
-    TaskQueryParams,
-)
 from a2a_gateway.routing import Route, Routing
 from a2a_gateway.store.eventlog import EventLog
 from a2a_gateway.store.hub import StreamHub
 from a2a_gateway.store.keys import ANONYMOUS
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator
 
     from pydantic import BaseModel
     from starlette.requests import Request
@@ -72,55 +76,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _never(params: Any) -> bool:
-    return False
-
-
-def _always(params: Any) -> bool:
-    return True
-
-
-def _blocking(params: Any) -> bool:
-    """``message/send`` waits for the task unless ``configuration.blocking`` is false."""
-    config = params.configuration if isinstance(params, MessageSendParams) else None
-    return config is None or config.blocking is not False
-
-
-@dataclass(frozen=True)
-class Method:
-    """A JSON-RPC method: its params model, the service call, whether it streams, and
-    whether a call with the given params waits on the task (and so holds a hub
-    subscription, counted like a stream)."""
-
-    params: type[BaseModel] | None
-    handler: str
-    streaming: bool = False
-    waits: Callable[[Any], bool] = _never
-
-
-METHODS: dict[str, Method] = {
-    "message/send": Method(MessageSendParams, "send", waits=_blocking),
-    "message/stream": Method(MessageSendParams, "stream", streaming=True),
-    "tasks/get": Method(TaskQueryParams, "get"),
-    "tasks/cancel": Method(TaskIdParams, "cancel", waits=_always),
-    "tasks/resubscribe": Method(TaskIdParams, "resubscribe", streaming=True),
-    "tasks/pushNotificationConfig/set": Method(TaskPushNotificationConfig, "push_set"),
-    "tasks/pushNotificationConfig/get": Method(GetTaskPushNotificationConfigParams, "push_get"),
-    "tasks/pushNotificationConfig/list": Method(TaskIdParams, "push_list"),
-    "tasks/pushNotificationConfig/delete": Method(
-        DeleteTaskPushNotificationConfigParams, "push_delete"
-    ),
-    # A2A 0.3's JSON-RPC form of the extended card; no authentication is configured yet.
-    "agent/getAuthenticatedExtendedCard": Method(None, ""),
-}
-# A notification gets no response (JSON-RPC 2.0 §4.1), so a method that would wait for the
-# task or stream it only does its side effect: message/send and message/stream submit the
-# message (answered 204 at once), resubscribe does nothing.
-NOTIFIED: dict[str, Method | None] = {
-    "message/send": Method(MessageSendParams, "submit"),
-    "message/stream": Method(MessageSendParams, "submit"),
-    "tasks/resubscribe": None,
-}
 WWW_AUTHENTICATE = 'Bearer realm="a2a-gateway"'
 
 
@@ -135,6 +90,7 @@ class Gateway:
         self.routing = routing
         self.service = service
         self.capacity = Capacity(settings.max_streams)
+        self.rest = RestApi(self)
 
     def _route(self, request: Request) -> Route | None:
         return self.routing.get(request.path_params.get("agent"))
@@ -191,120 +147,120 @@ class Gateway:
 
     async def rpc(self, request: Request) -> Response:
         route = self._route(request)
+        try:
+            version = negotiate.requested(request.headers, request.query_params)
+        except RPCError as err:
+            return JSONResponse(failure(V1, None, err), status_code=400)
+        dialect: Dialect = V1 if version == "1.0" else LEGACY
         if route is None:
             error: RPCError = MethodNotFoundError(
                 f"No agent named {request.path_params.get('agent')!r}"
             )
-            return JSONResponse(jsonrpc.failure(None, error), status_code=404)
+            return JSONResponse(failure(dialect, None, error), status_code=404)
         if not guards.is_json(request.headers.get("content-type")):
             error = InvalidRequestError(
                 "The request body must be JSON-RPC sent as Content-Type: application/json "
                 "(or application/a2a+json)"
             )
-            return JSONResponse(jsonrpc.failure(None, error), status_code=415)
+            return JSONResponse(failure(dialect, None, error), status_code=415)
         try:
             body = await guards.read_body(request, self.settings.max_body_bytes)
         except guards.BodyTooLarge:
             error = InvalidRequestError(
                 f"The request body exceeds {self.settings.max_body_bytes} bytes"
             )
-            return JSONResponse(jsonrpc.failure(None, error), status_code=413)
+            return JSONResponse(failure(dialect, None, error), status_code=413)
         try:
             data = jsonrpc.decode(body)
         except jsonrpc.WithId as err:
-            return JSONResponse(jsonrpc.failure(err.request_id, err.error))
+            return JSONResponse(failure(dialect, err.request_id, err.error))
         except RPCError as err:
-            return JSONResponse(jsonrpc.failure(None, err))
+            return JSONResponse(failure(dialect, None, err))
+        exchange = Exchange(dialect, route, version, request)
         async with ClientWatch(request.receive) as watch:
             if isinstance(data, list):
-                return await self._batch(data, route, request, watch)
-            return await self._single(data, route, request, watch)
+                return await self._batch(data, exchange, watch)
+            return await self._single(data, exchange, watch)
 
-    async def _single(
-        self, data: Any, route: Route, request: Request, watch: ClientWatch
-    ) -> Response:
+    async def _single(self, data: Any, exchange: Exchange, watch: ClientWatch) -> Response:
+        dialect = exchange.dialect
         try:
             rpc_request = jsonrpc.parse_request(data)
         except jsonrpc.WithId as err:
-            return JSONResponse(jsonrpc.failure(err.request_id, err.error))
+            return JSONResponse(failure(dialect, err.request_id, err.error))
         except RPCError as err:
-            return JSONResponse(jsonrpc.failure(None, err))
-        deadline = stream_deadline(request.headers, self.settings)
-        last_event_id = request.headers.get("last-event-id")
-        call = Call(ANONYMOUS, route, rpc_request.id, last_event_id, deadline)
-        method = METHODS.get(rpc_request.method)
+            return JSONResponse(failure(dialect, None, err))
+        call = exchange.call(stream_deadline(exchange.request.headers, self.settings))
+        method = dialect.methods.get(rpc_request.method)
         try:
             if rpc_request.is_notification:
-                await self._notify(rpc_request, call)
+                await self._notify(rpc_request, call, dialect)
                 return Response(status_code=204)
             if method is not None and method.streaming:
-                return await self._stream(method, rpc_request, call)
-            return JSONResponse(await self._answer(method, rpc_request, call, watch))
+                return await self._stream(method, rpc_request, call, exchange)
+            return JSONResponse(await self._answer(method, rpc_request, call, dialect, watch))
         except AtCapacity as full:
-            return _at_capacity(rpc_request.id, full.error)
+            return _at_capacity(failure(dialect, rpc_request.id, full.error))
 
-    async def _batch(
-        self, items: list[Any], route: Route, request: Request, watch: ClientWatch
-    ) -> Response:
+    async def _batch(self, items: list[Any], exchange: Exchange, watch: ClientWatch) -> Response:
         """JSON-RPC 2.0 batch: members run concurrently; answers for all but notifications,
         in request order; an empty batch is one invalid request. Streaming methods need a
         response of their own, so in a batch they are invalid requests. A member that
         would wait when no slot is free is answered with the capacity error."""
+        dialect = exchange.dialect
         if not items:
             error = InvalidRequestError("An empty batch is not a valid request")
-            return JSONResponse(jsonrpc.failure(None, error))
+            return JSONResponse(failure(dialect, None, error))
         if len(items) > MAX_BATCH:
             error = InvalidRequestError(f"A batch may hold at most {MAX_BATCH} requests")
-            return JSONResponse(jsonrpc.failure(None, error))
-        last_event_id = request.headers.get("last-event-id")
+            return JSONResponse(failure(dialect, None, error))
+        call = exchange.call(None)
 
         async def one(item: Any) -> dict[str, Any] | None:
             try:
                 rpc_request = jsonrpc.parse_request(item)
             except jsonrpc.WithId as err:
-                return jsonrpc.failure(err.request_id, err.error)
+                return failure(dialect, err.request_id, err.error)
             except RPCError as err:
-                return jsonrpc.failure(None, err)
-            method = METHODS.get(rpc_request.method)
-            call = Call(ANONYMOUS, route, rpc_request.id, last_event_id)
+                return failure(dialect, None, err)
+            method = dialect.methods.get(rpc_request.method)
             try:
                 if rpc_request.is_notification:
-                    await self._notify(rpc_request, call)
+                    await self._notify(rpc_request, call, dialect)
                     return None
                 if method is not None and method.streaming:
                     error = InvalidRequestError(f"{rpc_request.method} cannot be part of a batch")
-                    return jsonrpc.failure(rpc_request.id, error)
-                return await self._answer(method, rpc_request, call, watch)
+                    return failure(dialect, rpc_request.id, error)
+                return await self._answer(method, rpc_request, call, dialect, watch)
             except AtCapacity as full:
-                return (
-                    None
-                    if rpc_request.is_notification
-                    else jsonrpc.failure(rpc_request.id, full.error)
-                )
+                if rpc_request.is_notification:
+                    return None
+                return failure(dialect, rpc_request.id, full.error)
 
         answers = [a for a in await asyncio.gather(*(one(i) for i in items)) if a is not None]
         return JSONResponse(answers) if answers else Response(status_code=204)
 
-    async def _notify(self, rpc_request: jsonrpc.Request, call: Call) -> None:
+    async def _notify(self, rpc_request: jsonrpc.Request, call: Call, dialect: Dialect) -> None:
         """Run a notification for its side effect only. Its outcome is not reported, and
         a client that hangs up does not cancel it (it expects no answer)."""
         name = rpc_request.method
-        method = NOTIFIED[name] if name in NOTIFIED else METHODS.get(name)
+        method = dialect.notified[name] if name in dialect.notified else dialect.methods.get(name)
         if method is not None:
-            await self._answer(method, rpc_request, call, None)
+            await self._answer(method, rpc_request, call, dialect, None)
 
     async def _answer(
         self,
         method: Method | None,
         rpc_request: jsonrpc.Request,
         call: Call,
+        dialect: Dialect,
         watch: ClientWatch | None,
     ) -> dict[str, Any]:
         """The response object of a non-streaming request. Raises nothing but
         ``AtCapacity``: a call that waits takes a slot first, and with a ``watch`` it is
         cancelled when its client disconnects."""
         try:
-            method, params = _resolve(method, rpc_request)
+            method, params = _resolve(method, rpc_request, dialect)
             handler = getattr(self.service, method.handler)
             if not method.waits(params):
                 result = await handler(call, params)
@@ -315,76 +271,87 @@ class Gateway:
                     result = await (watch.run(work) if watch is not None else work)
                 finally:
                     slot.release()
+            return success(rpc_request.id, method.render(result))
         except AtCapacity:
             raise
         except ClientGone:
             log.info("client left while %s waited; the wait was cancelled", rpc_request.method)
-            return jsonrpc.failure(rpc_request.id, InternalError("The client disconnected"))
+            return failure(dialect, rpc_request.id, InternalError("The client disconnected"))
         except RPCError as err:
-            return jsonrpc.failure(rpc_request.id, err)
+            return failure(dialect, rpc_request.id, err)
         except Exception:
             log.exception("internal error in %s", rpc_request.method)
-            return jsonrpc.failure(rpc_request.id, InternalError())
-        return jsonrpc.success(rpc_request.id, result)
+            return failure(dialect, rpc_request.id, InternalError())
 
     async def _stream(
-        self, method: Method, rpc_request: jsonrpc.Request, call: Call
-    ) -> sse.EventStreamResponse:
+        self, method: Method, rpc_request: jsonrpc.Request, call: Call, exchange: Exchange
+    ) -> Response:
         """The stream's response. Its slot is taken before the first await (``AtCapacity``
-        if none is free) and given back when the response ends, however it ends."""
+        if none is free) and given back when the response ends, however it ends. An error
+        before the stream starts is one JSON-RPC error event for clients that accept SSE,
+        and a JSON response for those that do not."""
+        dialect = exchange.dialect
         slot = self.capacity.take("stream")
         try:
-            frames = await self._open(method, rpc_request, call)
-        except BaseException:
+            method, params = _resolve(method, rpc_request, dialect)
+            items = await getattr(self.service, method.handler)(call, params)
+        except BaseException as err:
             slot.release()
-            raise
+            if not isinstance(err, Exception):
+                raise
+            if not isinstance(err, RPCError):
+                log.exception("internal error in %s", rpc_request.method)
+            answer = failure(dialect, rpc_request.id, _shown(err))
+            if not guards.accepts_event_stream(exchange.request.headers.get("accept")):
+                return JSONResponse(answer)
+            return sse.EventStreamResponse(_one(answer))
         return sse.EventStreamResponse(
-            frames,
+            rpc_frames(dialect, rpc_request.id, items),
             on_close=slot.release,
-            on_error=lambda err: _error_event(rpc_request.id, err),
+            on_error=lambda err: _error_event(dialect, rpc_request.id, err),
         )
 
-    async def _open(
-        self, method: Method, rpc_request: jsonrpc.Request, call: Call
-    ) -> AsyncIterator[bytes]:
-        """The frames of a streaming call; an error before the first frame becomes the one
-        error event of the stream."""
-        try:
-            method, params = _resolve(method, rpc_request)
-            frames: AsyncIterator[bytes] = await getattr(self.service, method.handler)(call, params)
-        except RPCError as err:
-            return _one(jsonrpc.failure(rpc_request.id, err))
-        except Exception:
-            log.exception("internal error in %s", rpc_request.method)
-            return _one(jsonrpc.failure(rpc_request.id, InternalError()))
-        return frames
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request's JSON-RPC context: its dialect, agent, version and headers."""
+
+    dialect: Dialect
+    route: Route
+    version: str
+    request: Request
+
+    def call(self, deadline: float | None) -> Call:
+        last_event_id = self.request.headers.get("last-event-id")
+        return Call(ANONYMOUS, self.route, self.version, last_event_id, deadline)
 
 
-def _resolve(method: Method | None, rpc_request: jsonrpc.Request) -> tuple[Method, BaseModel]:
-    """The method and its validated params, or the ``RPCError`` that answers the call."""
+def _resolve(
+    method: Method | None, rpc_request: jsonrpc.Request, dialect: Dialect
+) -> tuple[Method, BaseModel]:
+    """The method and its parsed params, or the ``RPCError`` that answers the call."""
     if method is None:
-        raise MethodNotFoundError(data={"method": rpc_request.method})
-    if method.params is None:
-        raise AuthenticatedExtendedCardNotConfiguredError(
-            data={"reason": "no authentication is configured on this deployment"}
-        )
-    return method, jsonrpc.validate(method.params, rpc_request.params)
+        raise dialect.unknown_method(rpc_request.method)
+    if not isinstance(rpc_request.params, dict):
+        raise InvalidParamsError("'params' must be an object")
+    return method, method.parse(rpc_request.params)
 
 
-def _at_capacity(request_id: jsonrpc.RequestId, error: RPCError) -> Response:
+def _shown(error: Exception) -> RPCError:
+    """What a client is told of ``error``: its own code for an ``RPCError``, an internal
+    error (nothing of it shown) otherwise."""
+    return error if isinstance(error, RPCError) else InternalError()
+
+
+def _at_capacity(answer: dict[str, Any]) -> Response:
     """503 at once, existing streams untouched: another instance may have room."""
-    return JSONResponse(
-        jsonrpc.failure(request_id, error),
-        status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+    return JSONResponse(answer, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
-def _error_event(request_id: jsonrpc.RequestId, error: Exception) -> bytes:
-    """The one JSON-RPC error event that ends a stream whose frames raised: the error's own
-    code for an ``RPCError``, an internal error (nothing of it shown) otherwise."""
-    shown = error if isinstance(error, RPCError) else InternalError()
-    return sse.event(json.dumps(jsonrpc.failure(request_id, shown), separators=(",", ":")))
+def _error_event(dialect: Dialect, request_id: jsonrpc.RequestId, error: Exception) -> bytes:
+    """The one JSON-RPC error event that ends a stream whose frames raised."""
+    answer = failure(dialect, request_id, _shown(error))
+    return sse.event(json.dumps(answer, separators=(",", ":")))
 
 
 async def _one(answer: dict[str, Any]) -> AsyncIterator[bytes]:
@@ -417,6 +384,13 @@ def create_app(
             await hub.close()
             await events.close()
 
+    def bound_rest(name: str) -> Any:
+        async def endpoint(request: Request) -> Response:
+            response: Response = await getattr(holder["gateway"].rest, name)(request)
+            return response
+
+        return endpoint
+
     def bound(name: str) -> Any:
         async def endpoint(request: Request) -> Response:
             handler = getattr(holder["gateway"], name)
@@ -428,6 +402,7 @@ def create_app(
     routes = [
         HttpRoute("/", bound("rpc"), methods=["POST"]),
         HttpRoute("/agents/{agent}", bound("rpc"), methods=["POST"]),
+        HttpRoute("/agents/{agent}/", bound("rpc"), methods=["POST"]),
         HttpRoute("/.well-known/agent.json", bound("card"), methods=["GET"]),
         HttpRoute("/.well-known/agent-card.json", bound("card"), methods=["GET"]),
         HttpRoute("/agents/{agent}/.well-known/agent.json", bound("card"), methods=["GET"]),
@@ -439,5 +414,6 @@ def create_app(
             methods=["GET"],
         ),
         HttpRoute("/healthz", bound("health"), methods=["GET"]),
+        *RestApi.routes_for(bound_rest),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

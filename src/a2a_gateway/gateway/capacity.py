@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from a2a_gateway.errors import InternalError, RPCError
+from a2a_gateway.errors import RPCError, UnavailableError
 
 RETRY_AFTER_SECONDS = 1
 
@@ -72,8 +72,8 @@ class Slot:
             capacity.give_back(self._kind)
 
 
-def _unavailable(state: str) -> InternalError:
-    return InternalError(
+def _unavailable(state: str) -> UnavailableError:
+    return UnavailableError(
         f"This gateway instance {state}; retry in {RETRY_AFTER_SECONDS} s",
         data={"retryAfter": RETRY_AFTER_SECONDS},
     )

@@ -75,6 +75,20 @@ def is_json(content_type: str | None) -> bool:
     return content_type.split(";", 1)[0].strip().lower() in JSON_MEDIA_TYPES
 
 
+def accepts_event_stream(accept: str | None) -> bool:
+    """Whether an Accept header admits ``text/event-stream``: when absent, when it names it,
+    or through ``text/*`` or ``*/*`` (with any q other than 0)."""
+    if accept is None or not accept.strip():
+        return True
+    for item in accept.split(","):
+        media, *params = (p.strip().lower() for p in item.split(";"))
+        if media not in ("text/event-stream", "text/*", "*/*"):
+            continue
+        if not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params):
+            return True
+    return False
+
+
 def host_of(header: str | None) -> str | None:
     """The host of a Host header, lower-cased, without its port (an IPv6 literal keeps its
     brackets: ``[::1]``); None if the header is missing or malformed."""
@@ -169,7 +183,7 @@ def middleware(settings: Settings) -> list[Middleware]:
             Middleware(
                 CORSMiddleware,
                 allow_origins=origins,
-                allow_methods=["GET", "POST"],
+                allow_methods=["GET", "POST", "DELETE"],
                 allow_headers=list(CORS_ALLOW_HEADERS),
                 expose_headers=list(CORS_EXPOSE_HEADERS),
                 max_age=600,

@@ -1,10 +1,12 @@
 """JSON-RPC 2.0 envelopes: parse a request body, build responses, explain bad params.
 
 Each failure maps to its own code: unreadable JSON → -32700, a body that is not a
-request object → -32600, an unknown method → -32601, params that do not validate →
--32602 with a message naming the field and the problem. A body nested deeper than
-``MAX_JSON_DEPTH`` is refused with -32602 naming the limit (with the request's id when it
-can be read), whether the parser itself gave up or the depth was counted afterwards.
+request object → -32600, an unknown method → -32601, params that are not an object or do
+not validate → -32602 with a message naming the field and the problem (a ``params`` of
+the wrong type is the method's concern, so it is -32602 like any other bad params). A
+body nested deeper than ``MAX_JSON_DEPTH`` is refused with -32602 naming the limit (with
+the request's id when it can be read), whether the parser itself gave up or the depth was
+counted afterwards.
 """
 
 from __future__ import annotations
@@ -107,8 +109,6 @@ def parse_request(data: Any) -> Request:
         error = InvalidRequestError("'jsonrpc' must be exactly \"2.0\"")
     elif not isinstance(data.get("method"), str):
         error = InvalidRequestError("'method' must be a string")
-    elif "params" in data and not isinstance(data["params"], dict | list):
-        error = InvalidRequestError("'params' must be an object")
     if error is not None:
         raise WithId(error, request_id)
     return Request(

@@ -1,10 +1,15 @@
-"""The A2A methods: validated params in, spec objects or SSE frames out.
+"""The A2A operations on the internal model: params in, domain objects and events out.
+
+Every protocol version and binding calls this one service (the protocol layer parses its
+requests into ``a2a_gateway.models`` and renders what comes back); it knows nothing of
+JSON-RPC envelopes or SSE. Where versions differ in semantics, ``Call.version`` says which
+applies.
 
 No task state lives here (brief, decision 6): every method reads Redis and talks to
 Temporal through the ``TaskRunner``, so any gateway instance can serve any task.
 
-Streams start with a ``Task`` and then follow the task's Redis stream; each frame's SSE
-``id`` is the Redis entry id it reflects, so a client can resume after any frame with
+Streams start with a ``TaskSnapshot`` and then follow the task's Redis stream; each item
+carries the Redis entry id it reflects, so a client can resume after any item with
 ``Last-Event-ID``. A stream ends after the first event marked ``final``.
 """
 
@@ -31,31 +36,40 @@ from a2a_gateway.errors import (
     RPCError,
     TaskNotCancelableError,
     TaskNotFoundError,
+    TaskTerminalError,
     UnsupportedOperationError,
 )
-from a2a_gateway.gateway import sse
 from a2a_gateway.gateway.budget import TokenBucket
+from a2a_gateway.gateway.events import TaskSnapshot
 from a2a_gateway.gateway.follow import follow
-from a2a_gateway.models import Task, TaskStatus, now_iso, trim_history
+from a2a_gateway.models import (
+    Task,
+    TaskPushNotificationConfig,
+    TaskStatus,
+    now_iso,
+    trim_history,
+)
 from a2a_gateway.modes import any_match, part_media_type
 from a2a_gateway.store.eventlog import entry_key, is_entry_id, status_event
 from a2a_gateway.store.hub import SubscriptionEnded
 from a2a_gateway.store.keys import is_valid_id
 from a2a_gateway.store.push_configs import PushConfigLimitError
+from a2a_gateway.store.task_index import InvalidPageToken
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Coroutine
 
     from a2a_gateway.config import Settings
+    from a2a_gateway.gateway.events import StreamItem
     from a2a_gateway.gateway.runner import TaskRunner
     from a2a_gateway.models import (
         DeleteTaskPushNotificationConfigParams,
         GetTaskPushNotificationConfigParams,
+        ListTasksParams,
         Message,
         MessageSendParams,
         PushNotificationConfig,
         TaskIdParams,
-        TaskPushNotificationConfig,
         TaskQueryParams,
     )
     from a2a_gateway.routing import Route
@@ -69,15 +83,29 @@ PUSH_OFF = "Push notifications are not enabled on this deployment (set A2A_PUSH_
 CANCEL_WAIT_SECONDS = 10.0
 
 
+V1 = "1.0"
+
+
 @dataclass(frozen=True)
 class Call:
-    """Who is calling, through which agent's URL, with which JSON-RPC id."""
+    """Who is calling, through which agent's URL, in which protocol version (``0.2``,
+    ``0.3`` or ``1.0``), resuming after which event, with which stream deadline."""
 
     principal: str
     route: Route
-    request_id: str | int | None
+    version: str = "0.3"
     last_event_id: str | None = None
     deadline: float | None = None
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One page of ``list_tasks``: newest first; ``next_page_token`` is empty on the last."""
+
+    tasks: list[Task]
+    next_page_token: str
+    page_size: int
+    total_size: int
 
 
 @dataclass(frozen=True)
@@ -167,6 +195,8 @@ class A2AService:
             snapshot = await self._find(call, task_id)
             if snapshot is not None:
                 return await self._deliver(call, keys, snapshot, params)
+            if call.version == V1:  # 1.0 §3.4.2: a taskId must name an existing task
+                raise TaskNotFoundError(data={"taskId": task_id})
         else:
             task_id = str(uuid.uuid4())
             keys = self.events.keys(call.principal, task_id)
@@ -253,7 +283,7 @@ class A2AService:
             settled = state.terminal or state.interrupted
             return Submission(keys, task, snapshot.last_id, settled)
         if state.terminal:
-            raise InvalidParamsError(
+            raise TaskTerminalError(
                 f"Task {task.id} is in terminal state: {state.value}",
                 data={"taskId": task.id, "state": state.value},
             )
@@ -299,7 +329,7 @@ class A2AService:
             ref = MessageRef(message_id, snapshot.accepted_seq, _size(accepted))
             await self.runner.send(call.principal, task.id, ref)
 
-    async def send(self, call: Call, params: MessageSendParams) -> dict[str, Any]:
+    async def send(self, call: Call, params: MessageSendParams) -> Task:
         """``message/send``: blocking (the default) waits for a final or interrupted state.
         The submission itself is shielded: a client that leaves ends the wait, never a
         half-made submission (a task created but its workflow not started)."""
@@ -311,7 +341,7 @@ class A2AService:
             await self._wait_final(submission.keys, submission.event_id, timeout)
             task = (await self._snapshot(call, task.id)).task
         history_length = config.history_length if config else None
-        return trim_history(task, history_length).dump()
+        return trim_history(task, history_length)
 
     async def _shielded(self, work: Coroutine[Any, Any, T]) -> T:
         """``work``, run to its end even if the caller is cancelled meanwhile (the task is
@@ -328,16 +358,16 @@ class A2AService:
             if not isinstance(exc, RPCError):
                 log.warning("a submission finished with %r", exc)
 
-    async def stream(self, call: Call, params: MessageSendParams) -> AsyncIterator[bytes]:
+    async def stream(self, call: Call, params: MessageSendParams) -> AsyncIterator[StreamItem]:
         """``message/stream``: the ``Task`` first, then every event up to the final one."""
         submission = await self.submit(call, params)
         config = params.configuration
         task = trim_history(submission.task, config.history_length if config else None)
-        return self._frames(
+        return self._items(
             call, submission.keys, task, submission.event_id, settled=submission.settled
         )
 
-    async def _frames(
+    async def _items(
         self,
         call: Call,
         keys: TaskKeys,
@@ -345,21 +375,20 @@ class A2AService:
         event_id: str,
         *,
         settled: bool = False,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncIterator[StreamItem]:
         """The task as of ``event_id``, then every event after it up to a final one; just
         the task when it is final or when nothing new will happen."""
-        yield sse.result_framer(call.request_id)(_json(task.dump()), event_id)
+        yield TaskSnapshot(task, event_id)
         if settled or task.status.state.terminal:
             return
-        async for frame in self._follow(call, keys, event_id):
-            yield frame
+        async for item in self._follow(call, keys, event_id):
+            yield item
 
-    def _follow(self, call: Call, keys: TaskKeys, after: str) -> AsyncIterator[bytes]:
+    def _follow(self, call: Call, keys: TaskKeys, after: str) -> AsyncIterator[StreamItem]:
         return follow(
             self.hub,
             keys,
             after,
-            request_id=call.request_id,
             heartbeat=self.settings.heartbeat_seconds,
             deadline=call.deadline,
         )
@@ -386,12 +415,12 @@ class A2AService:
 
     # -- tasks/* ------------------------------------------------------------------------
 
-    async def get(self, call: Call, params: TaskQueryParams) -> dict[str, Any]:
+    async def get(self, call: Call, params: TaskQueryParams) -> Task:
         """``tasks/get``: the snapshot, with at most ``historyLength`` recent messages."""
         snapshot = await self._snapshot(call, params.id)
-        return trim_history(snapshot.task, params.history_length).dump()
+        return trim_history(snapshot.task, params.history_length)
 
-    async def cancel(self, call: Call, params: TaskIdParams) -> dict[str, Any]:
+    async def cancel(self, call: Call, params: TaskIdParams) -> Task:
         """``tasks/cancel``: cancel the workflow and wait (briefly) for the ``canceled`` event."""
         snapshot = await self._snapshot(call, params.id)
         state = snapshot.state
@@ -407,16 +436,23 @@ class A2AService:
             await self.events.append_status(keys, -1, event)
         await self._wait_final(keys, snapshot.last_id, CANCEL_WAIT_SECONDS, terminal=True)
         snapshot = await self._snapshot(call, params.id)
-        return snapshot.task.dump()
+        return snapshot.task
 
-    async def resubscribe(self, call: Call, params: TaskIdParams) -> AsyncIterator[bytes]:
+    async def resubscribe(self, call: Call, params: TaskIdParams) -> AsyncIterator[StreamItem]:
         """``tasks/resubscribe``: after ``Last-Event-ID``, exactly the events after it;
         without one, or when events after it were trimmed, the current ``Task`` first.
         An id that is not a stream id, or that lies beyond the task's newest event, is
-        refused (-32602): a client's position is only ever its own."""
+        refused (-32602): a client's position is only ever its own. In 1.0 a task that is
+        already terminal cannot be subscribed to (§3.1.6) unless the client resumes."""
         keys = self.events.keys(call.principal, params.id)
         snapshot = await self._snapshot(call, params.id)
         after = call.last_event_id
+        if call.version == V1 and after is None and snapshot.state.terminal:
+            raise UnsupportedOperationError(
+                f"Task {params.id} is {snapshot.state.value}; a terminal task has no "
+                "further updates to subscribe to",
+                data={"taskId": params.id, "state": snapshot.state.value},
+            )
         if after is not None:
             await self._check_position(keys, snapshot, after)
             if not await self.events.trimmed_after(keys, after):
@@ -426,7 +462,7 @@ class A2AService:
         # An interrupted task is waiting for the client: like its final event, its snapshot
         # ends the stream.
         waiting = snapshot.state.interrupted
-        return self._frames(call, keys, snapshot.task, snapshot.last_id, settled=waiting)
+        return self._items(call, keys, snapshot.task, snapshot.last_id, settled=waiting)
 
     async def _check_position(self, keys: TaskKeys, snapshot: Snapshot, after: str) -> None:
         if not is_entry_id(after):
@@ -443,6 +479,42 @@ class A2AService:
                 data={"lastEventId": after, "newest": newest or snapshot.last_id},
             )
 
+    async def list_tasks(self, call: Call, params: ListTasksParams) -> TaskPage:
+        """``ListTasks`` (1.0): the caller's tasks at this agent, most recently updated
+        first, filtered and paged through the principal's task index. A task the index
+        names but Redis no longer holds (expired) is dropped from the index and the page."""
+        after = params.status_timestamp_after
+        try:
+            found = await self.events.index.page(
+                call.principal,
+                agent=call.route.name,
+                context_id=params.context_id,
+                state=params.status.value if params.status else None,
+                updated_after_ms=int(after.timestamp() * 1000) if after else None,
+                page_size=params.page_size,
+                page_token=params.page_token,
+            )
+        except InvalidPageToken:
+            raise InvalidParamsError(
+                "pageToken is not a token this server issued for this query",
+                data={"pageToken": params.page_token},
+            ) from None
+        keys = [self.events.keys(call.principal, task_id) for task_id in found.task_ids]
+        snapshots = await asyncio.gather(*(self.events.snapshot(k) for k in keys))
+        tasks, gone = [], []
+        for key, snapshot in zip(keys, snapshots, strict=True):
+            if snapshot is None or snapshot.agent != call.route.name:
+                gone.append(key.task_id)
+                continue
+            task = trim_history(snapshot.task, params.history_length)
+            if not params.include_artifacts:
+                task = task.model_copy(update={"artifacts": None})
+            tasks.append(task)
+        if gone:
+            await self.events.index.forget(call.principal, gone)
+        total = max(found.total_size - len(gone), len(tasks))
+        return TaskPage(tasks, found.next_page_token, params.page_size, total)
+
     # -- tasks/pushNotificationConfig/* ---------------------------------------------------
 
     async def _push_keys(self, call: Call, task_id: str) -> TaskKeys:
@@ -451,11 +523,13 @@ class A2AService:
         await self._snapshot(call, task_id)
         return self.events.keys(call.principal, task_id)
 
-    async def push_set(self, call: Call, params: TaskPushNotificationConfig) -> dict[str, Any]:
+    async def push_set(
+        self, call: Call, params: TaskPushNotificationConfig
+    ) -> TaskPushNotificationConfig:
         """``tasks/pushNotificationConfig/set``: add or replace one of the task's configs."""
         keys = await self._push_keys(call, params.task_id)
         stored = await self._push_set(keys, params.push_notification_config)
-        return _task_push_config(params.task_id, stored)
+        return TaskPushNotificationConfig(task_id=params.task_id, push_notification_config=stored)
 
     async def _push_set(
         self, keys: TaskKeys, config: PushNotificationConfig
@@ -467,7 +541,7 @@ class A2AService:
 
     async def push_get(
         self, call: Call, params: GetTaskPushNotificationConfigParams
-    ) -> dict[str, Any]:
+    ) -> TaskPushNotificationConfig:
         """``tasks/pushNotificationConfig/get``: one config (the first if no id is given)."""
         keys = await self._push_keys(call, params.id)
         config_id = params.push_notification_config_id
@@ -478,12 +552,15 @@ class A2AService:
                 + (f" with id {config_id!r}" if config_id else ""),
                 data={"taskId": params.id, "pushNotificationConfigId": config_id},
             )
-        return _task_push_config(params.id, stored)
+        return TaskPushNotificationConfig(task_id=params.id, push_notification_config=stored)
 
-    async def push_list(self, call: Call, params: TaskIdParams) -> list[dict[str, Any]]:
+    async def push_list(self, call: Call, params: TaskIdParams) -> list[TaskPushNotificationConfig]:
         """``tasks/pushNotificationConfig/list``: every config of the task."""
         keys = await self._push_keys(call, params.id)
-        return [_task_push_config(params.id, c) for c in await self.push.list(keys)]
+        return [
+            TaskPushNotificationConfig(task_id=params.id, push_notification_config=c)
+            for c in await self.push.list(keys)
+        ]
 
     async def push_delete(self, call: Call, params: DeleteTaskPushNotificationConfigParams) -> None:
         """``tasks/pushNotificationConfig/delete``: idempotent; deleting twice is not an error."""
@@ -491,11 +568,7 @@ class A2AService:
         await self.push.delete(keys, params.push_notification_config_id)
 
 
-def _task_push_config(task_id: str, config: PushNotificationConfig) -> dict[str, Any]:
-    return {"taskId": task_id, "pushNotificationConfig": config.dump()}
-
-
-async def _empty() -> AsyncIterator[bytes]:
+async def _empty() -> AsyncIterator[StreamItem]:
     return
     yield  # pragma: no cover
 

@@ -4,11 +4,14 @@ Every write goes through one server-side script (``append.lua``) that appends th
 only if its per-task sequence number is new, updates the task snapshot (state, status,
 history, artifact chunks) and refreshes the TTLs, all in one step. A writer may therefore
 retry blindly: readers never see a duplicate, and nothing is appended after a final state.
+Each appended create, status update and accepted follow-up then updates the principal's
+task index (``events.index``, behind ``ListTasks``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from a2a_gateway.core.states import INTERRUPTED, TERMINAL, TaskState
 from a2a_gateway.models import (
@@ -30,11 +33,14 @@ from a2a_gateway.models import (
 )
 from a2a_gateway.store.keys import TaskKeys
 from a2a_gateway.store.push_configs import PushConfigStore
+from a2a_gateway.store.task_index import TaskIndex, Touched, epoch_ms
 
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
 
     from a2a_gateway.config import Settings
+
+log = logging.getLogger(__name__)
 
 # One blocking read never outlasts the socket timeout; callers loop for longer waits.
 MAX_BLOCK_MS = 5_000
@@ -158,6 +164,9 @@ class EventLog:
         self.buckets = buckets
         self.key_prefix = key_prefix
         self.push = PushConfigStore(redis)
+        self.index = TaskIndex(
+            redis, key_prefix, ttl_seconds, terminal_ttl_seconds=self.terminal_ttl_seconds
+        )
         self._script: AsyncScript = redis.register_script(script_source())
 
     @classmethod
@@ -223,7 +232,7 @@ class EventLog:
         it already exists. A restored task may already carry history and artifacts."""
         body = task.dump()
         meta = {k: v for k, v in body.items() if k not in ("history", "artifacts", "status")}
-        return await self._run(
+        result = await self._run(
             keys,
             mode="create",
             seq=0,
@@ -235,6 +244,8 @@ class EventLog:
             history=[_dumps(m) for m in body.get("history", [])],
             chunks=[_dumps({"artifact": a, "append": False}) for a in body.get("artifacts", [])],
         )
+        await self._index(keys, result, task.status.timestamp, task.context_id, agent=agent)
+        return result
 
     async def append_status(
         self, keys: TaskKeys, seq: int, event: TaskStatusUpdateEvent
@@ -242,7 +253,7 @@ class EventLog:
         """Publish a status change; its message, if any, joins the task's history."""
         body = event.dump()
         history = [_dumps(body["status"]["message"])] if event.status.message else []
-        return await self._run(
+        result = await self._run(
             keys,
             mode="append",
             seq=seq,
@@ -252,6 +263,8 @@ class EventLog:
             status=_dumps(body["status"]),
             history=history,
         )
+        await self._index(keys, result, event.status.timestamp, event.context_id)
+        return result
 
     async def append_artifact(
         self, keys: TaskKeys, seq: int, event: TaskArtifactUpdateEvent
@@ -270,7 +283,7 @@ class EventLog:
         interrupted at this moment, so of two racing follow-ups exactly one is accepted."""
         event = status_event(keys.task_id, context_id, TaskState.SUBMITTED, None, False)
         body = event.dump()
-        return await self._run(
+        result = await self._run(
             keys,
             mode="accept",
             seq=-1,
@@ -280,6 +293,48 @@ class EventLog:
             extra=message.message_id,
             history=[_dumps(message.dump())],
         )
+        await self._index(keys, result, event.status.timestamp, context_id)
+        return result
+
+    async def _index(
+        self,
+        keys: TaskKeys,
+        result: AppendResult,
+        timestamp: str | None,
+        context_id: str,
+        *,
+        agent: str = "",
+    ) -> None:
+        """Put an appended status (``result``) into the task index: ``agent`` is known on
+        create; a status update or an accepted follow-up takes it from the index entry the
+        create wrote (no extra read), and only if that entry is gone reads the task hash.
+        A create always applies; later updates only in ``seq`` order. The log is the truth
+        and the index is derived from it: an index write that fails is logged, not raised
+        (a retried append would be refused as a duplicate and could not repair it; the
+        task's next status does)."""
+        if not result.appended:
+            return
+        updated = epoch_ms(timestamp)
+        seq = None if agent else result.seq  # only a create knows the agent
+
+        async def touch(owner: str) -> Touched:
+            return await self.index.touch(
+                keys.principal,
+                keys.task_id,
+                agent=owner,
+                state=result.state,
+                context_id=context_id,
+                updated_ms=updated,
+                seq=seq,
+            )
+
+        try:
+            if await touch(agent) is Touched.UNKNOWN:
+                stored = await self.redis.hget(keys.task, "agent")
+                if stored:
+                    await touch(as_text(stored))
+        except RedisError:
+            log.warning("task %s: the task index was not updated", keys.task_id, exc_info=True)
 
     async def snapshot(self, keys: TaskKeys) -> Snapshot | None:
         """The task and the id of the last event it reflects, or None if Redis has no such task."""
@@ -321,8 +376,10 @@ class EventLog:
         return bool(await self.redis.exists(keys.miss))
 
     async def discard(self, keys: TaskKeys) -> None:
-        """Delete every key of the task (used when its creation is rolled back)."""
+        """Delete every key of the task (used when its creation is rolled back) and its
+        entry in the task index."""
         await self.redis.delete(*keys.all())
+        await self.index.forget(keys.principal, [keys.task_id])
 
     async def ping(self) -> bool:
         """Whether Redis answers."""

@@ -75,3 +75,34 @@ class TaskKeys:
 
     def all(self) -> list[str]:
         return [self.task, self.events, self.history, self.artifacts, self.push]
+
+
+@dataclass(frozen=True)
+class IndexKeys:
+    """The keys of one principal's task index (``store.task_index``): all three share the
+    tag ``{ix:<principal>}``, so one script updates them atomically on a cluster (one slot
+    per principal), and carry the principal, so no lookup ever reads another's tasks."""
+
+    principal: str
+    prefix: str = "a2a"
+
+    def _key(self, kind: str) -> str:
+        return f"{self.prefix}:{{ix:{self.principal}}}:{kind}"
+
+    @property
+    def tasks(self) -> str:
+        """Sorted set: task id scored by its last status update (epoch ms)."""
+        return self._key("tasks")
+
+    @property
+    def meta(self) -> str:
+        """Hash: task id to compact JSON (agent, state, contextId, updated, seq, expires)."""
+        return self._key("taskmeta")
+
+    @property
+    def expiry(self) -> str:
+        """Sorted set: task id scored by when its keys expire unless written again (epoch ms)."""
+        return self._key("expiry")
+
+    def all(self) -> list[str]:
+        return [self.tasks, self.meta, self.expiry]

@@ -1,0 +1,330 @@
+"""A2A 1.0's HTTP+JSON binding (§11) under each agent's base path.
+
+``POST …/message:send`` and ``…/message:stream``, ``GET …/tasks`` and ``…/tasks/{id}``,
+``POST …/tasks/{id}:cancel``, ``GET|POST …/tasks/{id}:subscribe``, the push-notification
+config resources and ``GET …/extendedAgentCard``, where ``…`` is the agent's base path
+(empty for the default agent, ``/agents/<name>`` otherwise). Bodies and results are 1.0's
+ProtoJSON shapes (``protocol.v1_shapes``); errors are ``google.rpc.Status`` bodies with the
+HTTP status of §5.4. Streams are SSE whose ``data`` is a ``StreamResponse`` and whose ``id``
+is the Redis entry id, so ``…:subscribe`` with ``Last-Event-ID`` resumes exactly.
+
+Version: this binding exists only in 1.0 here (0.3's HTTP+JSON paths, under ``/v1``, are
+not served), so a request without ``A2A-Version`` is served as 1.0; one naming another
+version is refused with ``VersionNotSupportedError``. Capacity, disconnects and draining
+work as for JSON-RPC: a stream or a waiting call holds a slot (503 with ``Retry-After``
+when none is free).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route as HttpRoute
+
+from a2a_gateway.errors import (
+    InternalError,
+    InvalidParamsError,
+    InvalidRequestError,
+    MethodNotFoundError,
+    RPCError,
+    VersionNotSupportedError,
+)
+from a2a_gateway.gateway import guards, jsonrpc, sse
+from a2a_gateway.gateway.capacity import RETRY_AFTER_SECONDS, AtCapacity
+from a2a_gateway.gateway.deadline import stream_deadline
+from a2a_gateway.gateway.disconnect import ClientGone, ClientWatch
+from a2a_gateway.gateway.protocol import negotiate, v1_shapes
+from a2a_gateway.gateway.protocol.base import blocking, sse_frames
+from a2a_gateway.gateway.protocol.v1 import as_v1, stream_result
+from a2a_gateway.gateway.service import V1, Call
+from a2a_gateway.store.keys import ANONYMOUS
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Coroutine
+
+    from starlette.requests import Request
+
+    from a2a_gateway.gateway.app import Gateway
+    from a2a_gateway.routing import Route
+
+log = logging.getLogger(__name__)
+MEDIA_TYPE = "application/json"
+RESUME_HINT = "resume with POST tasks/{id}:subscribe and Last-Event-ID"
+
+
+class PayloadTooLarge(InvalidRequestError):
+    http_status = 413
+
+
+class UnsupportedMediaType(InvalidRequestError):
+    http_status = 415
+
+
+def error_response(err: RPCError, headers: dict[str, str] | None = None) -> Response:
+    status, body = v1_shapes.rest_error(as_v1(err))
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class RestApi:
+    """The HTTP+JSON endpoints, bound to a gateway's service, routes and capacity."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _call(self, request: Request, route: Route) -> Call:
+        deadline = stream_deadline(request.headers, self.gateway.settings)
+        last_event_id = request.headers.get("last-event-id")
+        return Call(ANONYMOUS, route, V1, last_event_id, deadline)
+
+    def _route(self, request: Request) -> Route:
+        route = self.gateway.routing.get(request.path_params.get("agent"))
+        if route is None:
+            raise MethodNotFoundError(f"No agent named {request.path_params.get('agent')!r}")
+        return route
+
+    @staticmethod
+    def _check_version(request: Request) -> None:
+        version = negotiate.requested(request.headers, request.query_params)
+        explicit = request.headers.get(negotiate.HEADER) or request.query_params.get("A2A-Version")
+        if explicit and version != V1:
+            raise VersionNotSupportedError(
+                f"The HTTP+JSON binding is served in A2A 1.0 only, not {version}",
+                data={"requested": version, "supported": [V1]},
+            )
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        """The JSON object in the body (an empty body is ``{}``, for the verbs whose body is
+        optional); a non-empty body must be sent as JSON."""
+        try:
+            raw = await guards.read_body(request, self.gateway.settings.max_body_bytes)
+        except guards.BodyTooLarge:
+            raise PayloadTooLarge(
+                f"The request body exceeds {self.gateway.settings.max_body_bytes} bytes"
+            ) from None
+        if not raw.strip():
+            return {}
+        if not guards.is_json(request.headers.get("content-type")):
+            raise UnsupportedMediaType(
+                "The request body must be JSON sent as Content-Type: application/a2a+json "
+                "(or application/json)"
+            )
+        data = jsonrpc.decode(raw)
+        if not isinstance(data, dict):
+            raise InvalidParamsError("The request body must be a JSON object")
+        return data
+
+    async def _unary(
+        self,
+        request: Request,
+        work: Callable[[Route], Awaitable[Any]],
+        *,
+        status: int = 200,
+    ) -> Response:
+        """Run one non-streaming operation and answer its result (a JSON-ready value)."""
+        try:
+            self._check_version(request)
+            result = await work(self._route(request))
+        except AtCapacity as full:
+            return error_response(full.error, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        except ClientGone:
+            log.info("client left while %s waited; the wait was cancelled", request.url.path)
+            return error_response(InternalError("The client disconnected"))
+        except RPCError as err:
+            return error_response(err)
+        except Exception:
+            log.exception("internal error in %s %s", request.method, request.url.path)
+            return error_response(InternalError())
+        if result is None:
+            return Response(status_code=status)
+        return JSONResponse(result, status_code=status, media_type=MEDIA_TYPE)
+
+    async def _wait(self, request: Request, work: Coroutine[Any, Any, Any]) -> Any:
+        """``work``, which waits on a task: it holds a slot (``AtCapacity`` if none is
+        free), and is cancelled when the client disconnects (``ClientGone``)."""
+        try:
+            slot = self.gateway.capacity.take("wait")
+        except AtCapacity:
+            work.close()
+            raise
+        try:
+            async with ClientWatch(request.receive) as watch:
+                return await watch.run(work)
+        finally:
+            slot.release()
+
+    async def _stream(
+        self, request: Request, open_items: Callable[[Route, Call], Awaitable[Any]]
+    ) -> Response:
+        """An SSE stream of ``StreamResponse`` objects; errors before it starts are plain
+        error responses (HTTP status and ``google.rpc.Status`` body)."""
+        try:
+            self._check_version(request)
+            route = self._route(request)
+            slot = self.gateway.capacity.take("stream")
+        except AtCapacity as full:
+            return error_response(full.error, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        except RPCError as err:
+            return error_response(err)
+        try:
+            items = await open_items(route, self._call(request, route))
+        except Exception as err:
+            slot.release()
+            if not isinstance(err, RPCError):
+                log.exception("internal error in %s %s", request.method, request.url.path)
+                err = InternalError()
+            return error_response(err)
+        except BaseException:
+            slot.release()
+            raise
+        return sse.EventStreamResponse(
+            sse_frames(items, stream_result, RESUME_HINT),
+            on_close=slot.release,
+            on_error=_error_event,
+        )
+
+    # -- endpoints ------------------------------------------------------------------------
+
+    async def send(self, request: Request) -> Response:
+        async def work(route: Route) -> Any:
+            params = v1_shapes.parse_send(await self._body(request))
+            sent = self.gateway.service.send(self._call(request, route), params)
+            task = await (self._wait(request, sent) if blocking(params) else sent)
+            return v1_shapes.send_result(task)
+
+        return await self._unary(request, work)
+
+    async def stream(self, request: Request) -> Response:
+        async def items(route: Route, call: Call) -> Any:
+            params = v1_shapes.parse_send(await self._body(request))
+            return await self.gateway.service.stream(call, params)
+
+        return await self._stream(request, items)
+
+    async def list_tasks(self, request: Request) -> Response:
+        async def work(route: Route) -> Any:
+            params = v1_shapes.parse_list(v1_shapes.list_query(request.query_params))
+            page = await self.gateway.service.list_tasks(self._call(request, route), params)
+            return v1_shapes.task_page(
+                page.tasks, page.next_page_token, page.page_size, page.total_size
+            )
+
+        return await self._unary(request, work)
+
+    async def task(self, request: Request) -> Response:
+        """``GET tasks/{id}``; also ``tasks/{id}:cancel`` and ``:subscribe``, whose paths
+        end in a verb after a colon (task ids never hold one)."""
+        task_id, _, verb = request.path_params["task"].partition(":")
+        if verb == "subscribe":
+            return await self._subscribe(request, task_id)
+        if verb == "cancel" and request.method == "POST":
+            return await self._cancel(request, task_id)
+        if verb or request.method != "GET":
+            return error_response(
+                MethodNotFoundError(f"No operation {request.method} {request.url.path}")
+            )
+
+        async def work(route: Route) -> Any:
+            query = {**v1_shapes.get_query(request.query_params), "id": task_id}
+            params = v1_shapes.parse_get(query)
+            return v1_shapes.task(
+                await self.gateway.service.get(self._call(request, route), params)
+            )
+
+        return await self._unary(request, work)
+
+    async def _cancel(self, request: Request, task_id: str) -> Response:
+        async def work(route: Route) -> Any:
+            params = v1_shapes.parse_cancel({**(await self._body(request)), "id": task_id})
+            cancel = self.gateway.service.cancel(self._call(request, route), params)
+            return v1_shapes.task(await self._wait(request, cancel))
+
+        return await self._unary(request, work)
+
+    async def _subscribe(self, request: Request, task_id: str) -> Response:
+        async def items(route: Route, call: Call) -> Any:
+            params = v1_shapes.parse_subscribe({"id": task_id})
+            return await self.gateway.service.resubscribe(call, params)
+
+        return await self._stream(request, items)
+
+    async def push_configs(self, request: Request) -> Response:
+        """``POST`` creates a config, ``GET`` lists them."""
+        task_id = request.path_params["task"]
+        service = self.gateway.service
+        if request.method == "POST":
+
+            async def create(route: Route) -> Any:
+                body = {**(await self._body(request)), "taskId": task_id}
+                params = v1_shapes.parse_push_create(body)
+                stored = await service.push_set(self._call(request, route), params)
+                return v1_shapes.push_config(stored.task_id, stored.push_notification_config)
+
+            return await self._unary(request, create)
+
+        async def listed(route: Route) -> Any:
+            params = v1_shapes.parse_push_list({"taskId": task_id})
+            found = await service.push_list(self._call(request, route), params)
+            configs = [c.push_notification_config for c in found]
+            return v1_shapes.push_config_list(task_id, configs)
+
+        return await self._unary(request, listed)
+
+    async def push_config(self, request: Request) -> Response:
+        """``GET`` one config, ``DELETE`` it (idempotent; 204)."""
+        ids = {"taskId": request.path_params["task"], "id": request.path_params["config"]}
+        service = self.gateway.service
+        if request.method == "DELETE":
+
+            async def delete(route: Route) -> Any:
+                params = v1_shapes.parse_push_delete(ids)
+                await service.push_delete(self._call(request, route), params)
+
+            return await self._unary(request, delete, status=204)
+
+        async def get(route: Route) -> Any:
+            stored = await service.push_get(
+                self._call(request, route), v1_shapes.parse_push_get(ids)
+            )
+            return v1_shapes.push_config(stored.task_id, stored.push_notification_config)
+
+        return await self._unary(request, get)
+
+    async def extended_card(self, request: Request) -> Response:
+        """§3.3.4: the card does not declare ``capabilities.extendedAgentCard``."""
+        from a2a_gateway.errors import UnsupportedOperationError  # noqa: PLC0415
+
+        return error_response(
+            UnsupportedOperationError(
+                "This agent has no extended agent card (capabilities.extendedAgentCard is false)"
+            )
+        )
+
+    @staticmethod
+    def routes_for(bound: Callable[[str], Any]) -> list[HttpRoute]:
+        """The binding's routes under the default agent (no prefix) and each named agent."""
+        table = [
+            ("/message:send", "send", ["POST"]),
+            ("/message:stream", "stream", ["POST"]),
+            ("/tasks", "list_tasks", ["GET"]),
+            ("/tasks/{task}/pushNotificationConfigs", "push_configs", ["GET", "POST"]),
+            ("/tasks/{task}/pushNotificationConfigs/{config}", "push_config", ["GET", "DELETE"]),
+            ("/tasks/{task}", "task", ["GET", "POST"]),
+            ("/extendedAgentCard", "extended_card", ["GET"]),
+        ]
+        routes = []
+        for prefix in ("", "/agents/{agent}"):
+            for path, name, methods in table:
+                routes.append(HttpRoute(prefix + path, bound(name), methods=methods))
+        return routes
+
+
+def _error_event(error: Exception) -> bytes:
+    """The one event that ends a stream whose items raised: a ``google.rpc.Status``."""
+    shown = error if isinstance(error, RPCError) else InternalError()
+    _, body = v1_shapes.rest_error(as_v1(shown))
+    return sse.event(json.dumps(body, separators=(",", ":")))
