@@ -90,7 +90,7 @@ class Gateway:
         self.routing = routing
         self.service = service
         self.capacity = Capacity(settings.max_streams)
-        self.rest = RestApi(self)
+        self.rest = RestApi(service, routing, settings, self.capacity)
 
     def _route(self, request: Request) -> Route | None:
         return self.routing.get(request.path_params.get("agent"))

@@ -30,6 +30,7 @@ from a2a_gateway.errors import (
     InvalidRequestError,
     MethodNotFoundError,
     RPCError,
+    UnsupportedOperationError,
     VersionNotSupportedError,
 )
 from a2a_gateway.gateway import guards, jsonrpc, sse
@@ -47,8 +48,10 @@ if TYPE_CHECKING:
 
     from starlette.requests import Request
 
-    from a2a_gateway.gateway.app import Gateway
-    from a2a_gateway.routing import Route
+    from a2a_gateway.config import Settings
+    from a2a_gateway.gateway.capacity import Capacity
+    from a2a_gateway.gateway.service import A2AService
+    from a2a_gateway.routing import Route, Routing
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/json"
@@ -69,20 +72,26 @@ def error_response(err: RPCError, headers: dict[str, str] | None = None) -> Resp
 
 
 class RestApi:
-    """The HTTP+JSON endpoints, bound to a gateway's service, routes and capacity."""
+    """The HTTP+JSON endpoints, bound to the service, the routing table, the settings and
+    the process's capacity (shared with the JSON-RPC endpoints)."""
 
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
+    def __init__(
+        self, service: A2AService, routing: Routing, settings: Settings, capacity: Capacity
+    ) -> None:
+        self.service = service
+        self.routing = routing
+        self.settings = settings
+        self.capacity = capacity
 
     # -- plumbing -------------------------------------------------------------------------
 
     def _call(self, request: Request, route: Route) -> Call:
-        deadline = stream_deadline(request.headers, self.gateway.settings)
+        deadline = stream_deadline(request.headers, self.settings)
         last_event_id = request.headers.get("last-event-id")
         return Call(ANONYMOUS, route, V1, last_event_id, deadline)
 
     def _route(self, request: Request) -> Route:
-        route = self.gateway.routing.get(request.path_params.get("agent"))
+        route = self.routing.get(request.path_params.get("agent"))
         if route is None:
             raise MethodNotFoundError(f"No agent named {request.path_params.get('agent')!r}")
         return route
@@ -101,10 +110,10 @@ class RestApi:
         """The JSON object in the body (an empty body is ``{}``, for the verbs whose body is
         optional); a non-empty body must be sent as JSON."""
         try:
-            raw = await guards.read_body(request, self.gateway.settings.max_body_bytes)
+            raw = await guards.read_body(request, self.settings.max_body_bytes)
         except guards.BodyTooLarge:
             raise PayloadTooLarge(
-                f"The request body exceeds {self.gateway.settings.max_body_bytes} bytes"
+                f"The request body exceeds {self.settings.max_body_bytes} bytes"
             ) from None
         if not raw.strip():
             return {}
@@ -147,7 +156,7 @@ class RestApi:
         """``work``, which waits on a task: it holds a slot (``AtCapacity`` if none is
         free), and is cancelled when the client disconnects (``ClientGone``)."""
         try:
-            slot = self.gateway.capacity.take("wait")
+            slot = self.capacity.take("wait")
         except AtCapacity:
             work.close()
             raise
@@ -165,7 +174,7 @@ class RestApi:
         try:
             self._check_version(request)
             route = self._route(request)
-            slot = self.gateway.capacity.take("stream")
+            slot = self.capacity.take("stream")
         except AtCapacity as full:
             return error_response(full.error, {"Retry-After": str(RETRY_AFTER_SECONDS)})
         except RPCError as err:
@@ -192,7 +201,7 @@ class RestApi:
     async def send(self, request: Request) -> Response:
         async def work(route: Route) -> Any:
             params = v1_shapes.parse_send(await self._body(request))
-            sent = self.gateway.service.send(self._call(request, route), params)
+            sent = self.service.send(self._call(request, route), params)
             task = await (self._wait(request, sent) if blocking(params) else sent)
             return v1_shapes.send_result(task)
 
@@ -201,14 +210,14 @@ class RestApi:
     async def stream(self, request: Request) -> Response:
         async def items(route: Route, call: Call) -> Any:
             params = v1_shapes.parse_send(await self._body(request))
-            return await self.gateway.service.stream(call, params)
+            return await self.service.stream(call, params)
 
         return await self._stream(request, items)
 
     async def list_tasks(self, request: Request) -> Response:
         async def work(route: Route) -> Any:
             params = v1_shapes.parse_list(v1_shapes.list_query(request.query_params))
-            page = await self.gateway.service.list_tasks(self._call(request, route), params)
+            page = await self.service.list_tasks(self._call(request, route), params)
             return v1_shapes.task_page(
                 page.tasks, page.next_page_token, page.page_size, page.total_size
             )
@@ -232,7 +241,7 @@ class RestApi:
             query = {**v1_shapes.get_query(request.query_params), "id": task_id}
             params = v1_shapes.parse_get(query)
             return v1_shapes.task(
-                await self.gateway.service.get(self._call(request, route), params)
+                await self.service.get(self._call(request, route), params)
             )
 
         return await self._unary(request, work)
@@ -240,7 +249,7 @@ class RestApi:
     async def _cancel(self, request: Request, task_id: str) -> Response:
         async def work(route: Route) -> Any:
             params = v1_shapes.parse_cancel({**(await self._body(request)), "id": task_id})
-            cancel = self.gateway.service.cancel(self._call(request, route), params)
+            cancel = self.service.cancel(self._call(request, route), params)
             return v1_shapes.task(await self._wait(request, cancel))
 
         return await self._unary(request, work)
@@ -248,14 +257,14 @@ class RestApi:
     async def _subscribe(self, request: Request, task_id: str) -> Response:
         async def items(route: Route, call: Call) -> Any:
             params = v1_shapes.parse_subscribe({"id": task_id})
-            return await self.gateway.service.resubscribe(call, params)
+            return await self.service.resubscribe(call, params)
 
         return await self._stream(request, items)
 
     async def push_configs(self, request: Request) -> Response:
         """``POST`` creates a config, ``GET`` lists them."""
         task_id = request.path_params["task"]
-        service = self.gateway.service
+        service = self.service
         if request.method == "POST":
 
             async def create(route: Route) -> Any:
@@ -277,7 +286,7 @@ class RestApi:
     async def push_config(self, request: Request) -> Response:
         """``GET`` one config, ``DELETE`` it (idempotent; 204)."""
         ids = {"taskId": request.path_params["task"], "id": request.path_params["config"]}
-        service = self.gateway.service
+        service = self.service
         if request.method == "DELETE":
 
             async def delete(route: Route) -> Any:
@@ -296,8 +305,6 @@ class RestApi:
 
     async def extended_card(self, request: Request) -> Response:
         """§3.3.4: the card does not declare ``capabilities.extendedAgentCard``."""
-        from a2a_gateway.errors import UnsupportedOperationError  # noqa: PLC0415
-
         return error_response(
             UnsupportedOperationError(
                 "This agent has no extended agent card (capabilities.extendedAgentCard is false)"
