@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from a2a_gateway import errors, models
 from a2a_gateway.core.limits import MAX_ID_LENGTH, MAX_PARTS
 from a2a_gateway.core.states import TaskState
-from a2a_gateway.gateway.protocol import v1_shapes as v1
+from a2a_gateway.gateway.protocol import v1_parse as parse
+from a2a_gateway.gateway.protocol import v1_render as render
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,15 +77,15 @@ V1_NAMES = {
 
 @pytest.mark.parametrize(("state", "name"), V1_NAMES.items())
 def test_each_state_renders_and_parses_back(state: TaskState, name: str) -> None:
-    assert v1.STATE_TO_V1[state] == name
-    assert v1.STATE_FROM_V1[name] is state
-    rendered = v1.task(stored_task(status={"state": state.value}))
+    assert render.STATE_TO_V1[state] == name
+    assert render.STATE_FROM_V1[name] is state
+    rendered = render.task(stored_task(status={"state": state.value}))
     assert rendered["status"] == {"state": name}
 
 
 def test_state_maps_cover_every_state_once() -> None:
-    assert set(v1.STATE_TO_V1) == set(TaskState)
-    assert len(set(v1.STATE_FROM_V1.values())) == len(TaskState)
+    assert set(render.STATE_TO_V1) == set(TaskState)
+    assert len(set(render.STATE_FROM_V1.values())) == len(TaskState)
 
 
 @pytest.mark.parametrize(
@@ -100,7 +101,7 @@ def test_state_maps_cover_every_state_once() -> None:
     ],
 )
 def test_timestamps_render_as_utc_milliseconds(stored: str | None, rendered: str | None) -> None:
-    assert v1.timestamp(stored) == rendered
+    assert render.timestamp(stored) == rendered
 
 
 # --- outbound ----------------------------------------------------------------------------
@@ -124,7 +125,7 @@ def test_message_renders_every_part_kind() -> None:
             ],
         }
     )
-    assert v1.message(m) == {
+    assert render.message(m) == {
         "messageId": "m-1",
         "contextId": "c-1",
         "taskId": "t-1",
@@ -154,7 +155,7 @@ def test_task_renders_all_fields_without_kind() -> None:
         artifacts=[{"artifactId": "a-1", "name": "out", "parts": [{"kind": "text", "text": "r"}]}],
         metadata={"owner": "x"},
     )
-    assert v1.task(t) == {
+    assert render.task(t) == {
         "id": "t-1",
         "contextId": "c-1",
         "status": {
@@ -165,24 +166,24 @@ def test_task_renders_all_fields_without_kind() -> None:
         "history": [{"messageId": "m-1", "role": "ROLE_USER", "parts": [{"text": "q"}]}],
         "metadata": {"owner": "x"},
     }
-    assert v1.send_result(t) == {"task": v1.task(t)}
+    assert render.send_result(t) == {"task": render.task(t)}
 
 
 def test_task_drops_absent_fields_omits_empty_history_keeps_empty_artifacts() -> None:
-    bare = v1.task(stored_task())
+    bare = render.task(stored_task())
     assert bare == {
         "id": "t-1",
         "contextId": "c-1",
         "status": {"state": "TASK_STATE_WORKING", "timestamp": "2026-11-25T12:00:00.123Z"},
     }
-    emptied = v1.task(stored_task(history=[], artifacts=[]))
+    emptied = render.task(stored_task(history=[], artifacts=[]))
     assert "history" not in emptied
     assert emptied["artifacts"] == []
 
 
 def test_stream_event_wraps_a_task() -> None:
     stored = stored_task().dump()
-    assert v1.stream_event(stored) == {"task": v1.task(stored_task())}
+    assert render.stream_event(stored) == {"task": render.task(stored_task())}
 
 
 def test_stream_event_status_update_drops_final() -> None:
@@ -194,7 +195,7 @@ def test_stream_event_status_update_drops_final() -> None:
         "final": True,
         "metadata": {"m": 1},
     }
-    assert v1.stream_event(event) == {
+    assert render.stream_event(event) == {
         "statusUpdate": {
             "taskId": "t-1",
             "contextId": "c-1",
@@ -216,7 +217,7 @@ def test_stream_event_artifact_update() -> None:
         "append": True,
         "lastChunk": False,
     }
-    assert v1.stream_event(event) == {
+    assert render.stream_event(event) == {
         "artifactUpdate": {
             "taskId": "t-1",
             "contextId": "c-1",
@@ -234,16 +235,16 @@ def test_stream_event_message() -> None:
         "role": "agent",
         "parts": [{"kind": "text", "text": "x"}],
     }
-    assert v1.stream_event(event) == {
+    assert render.stream_event(event) == {
         "message": {"messageId": "m", "role": "ROLE_AGENT", "parts": [{"text": "x"}]}
     }
 
 
 def test_stream_event_refuses_what_is_not_a_stored_event() -> None:
     with pytest.raises(ValueError, match="not a stored event"):
-        v1.stream_event({"kind": "gossip"})
+        render.stream_event({"kind": "gossip"})
     with pytest.raises(ValidationError):
-        v1.stream_event({"kind": "status-update", "taskId": "t-1"})
+        render.stream_event({"kind": "status-update", "taskId": "t-1"})
 
 
 def test_push_config_is_flat_with_the_first_scheme() -> None:
@@ -255,7 +256,7 @@ def test_push_config_is_flat_with_the_first_scheme() -> None:
             schemes=["Bearer", "Basic"], credentials="secret"
         ),
     )
-    assert v1.push_config("t-1", config) == {
+    assert render.push_config("t-1", config) == {
         "id": "p-1",
         "taskId": "t-1",
         "url": "https://hook.example/a2a",
@@ -269,7 +270,7 @@ def test_push_config_without_a_scheme_omits_authentication() -> None:
         url="https://hook.example",
         authentication=models.PushNotificationAuthenticationInfo(schemes=[], credentials="c"),
     )
-    assert v1.push_config("t-1", config) == {"taskId": "t-1", "url": "https://hook.example"}
+    assert render.push_config("t-1", config) == {"taskId": "t-1", "url": "https://hook.example"}
 
 
 def test_push_config_list_is_one_page() -> None:
@@ -277,7 +278,7 @@ def test_push_config_list_is_one_page() -> None:
         models.PushNotificationConfig(url="https://a.example", id="p-1"),
         models.PushNotificationConfig(url="https://b.example", id="p-2"),
     ]
-    assert v1.push_config_list("t-1", configs) == {
+    assert render.push_config_list("t-1", configs) == {
         "configs": [
             {"id": "p-1", "taskId": "t-1", "url": "https://a.example"},
             {"id": "p-2", "taskId": "t-1", "url": "https://b.example"},
@@ -287,14 +288,14 @@ def test_push_config_list_is_one_page() -> None:
 
 
 def test_task_page_always_carries_paging_fields() -> None:
-    assert v1.task_page([], "", 50, 0) == {
+    assert render.task_page([], "", 50, 0) == {
         "tasks": [],
         "nextPageToken": "",
         "pageSize": 50,
         "totalSize": 0,
     }
-    page = v1.task_page([stored_task()], "cursor-2", 1, 7)
-    assert page["tasks"] == [v1.task(stored_task())]
+    page = render.task_page([stored_task()], "cursor-2", 1, 7)
+    assert page["tasks"] == [render.task(stored_task())]
     assert (page["nextPageToken"], page["pageSize"], page["totalSize"]) == ("cursor-2", 1, 7)
 
 
@@ -310,7 +311,7 @@ def test_send_round_trips_every_part_kind() -> None:
         extensions=["https://ext.example/v1"],
         referenceTaskIds=["t-0"],
     )
-    params = v1.parse_send({"message": message, "tenant": "acme", "unknownField": 1})
+    params = parse.parse_send({"message": message, "tenant": "acme", "unknownField": 1})
     text, raw, url, data = params.message.parts
     assert isinstance(text, models.TextPart)
     assert isinstance(raw, models.FilePart)
@@ -321,11 +322,11 @@ def test_send_round_trips_every_part_kind() -> None:
     assert url.file.uri == URL["url"]
     assert isinstance(data, models.DataPart)
     assert params.message.role == "user"
-    assert v1.message(params.message) == message
+    assert render.message(params.message) == message
 
 
 def test_send_configuration_maps_to_the_internal_one() -> None:
-    params = v1.parse_send(
+    params = parse.parse_send(
         {
             "message": v1_message(),
             "configuration": {
@@ -357,14 +358,14 @@ def test_send_configuration_maps_to_the_internal_one() -> None:
 
 @pytest.mark.parametrize("configuration", [{}, {"returnImmediately": False}])
 def test_send_is_blocking_by_default(configuration: dict[str, Any]) -> None:
-    params = v1.parse_send({"message": v1_message(), "configuration": configuration})
+    params = parse.parse_send({"message": v1_message(), "configuration": configuration})
     assert params.configuration is not None
     assert params.configuration.blocking is None
-    assert v1.parse_send(send()).configuration is None
+    assert parse.parse_send(send()).configuration is None
 
 
 def test_raw_is_normalised_to_standard_padded_base64() -> None:
-    params = v1.parse_send(send(parts=[{"raw": "-_8"}]))  # URL-safe, unpadded: 0xfb 0xff
+    params = parse.parse_send(send(parts=[{"raw": "-_8"}]))  # URL-safe, unpadded: 0xfb 0xff
     part = params.message.parts[0]
     assert isinstance(part, models.FilePart)
     assert isinstance(part.file, models.FileWithBytes)
@@ -373,32 +374,34 @@ def test_raw_is_normalised_to_standard_padded_base64() -> None:
 
 
 def test_send_drops_media_type_of_text_parts_and_empty_ids() -> None:
-    params = v1.parse_send(send(contextId="", parts=[{"text": "hi", "mediaType": "text/plain"}]))
+    params = parse.parse_send(send(contextId="", parts=[{"text": "hi", "mediaType": "text/plain"}]))
     assert params.message.context_id is None
     assert params.message.parts[0] == models.TextPart(text="hi")
 
 
 def test_enum_numbers_and_proto_field_names_are_read() -> None:
-    params = v1.parse_send({"message": {"message_id": "m-1", "role": 1, "parts": [{"text": "x"}]}})
+    params = parse.parse_send(
+        {"message": {"message_id": "m-1", "role": 1, "parts": [{"text": "x"}]}}
+    )
     assert (params.message.message_id, params.message.role) == ("m-1", "user")
-    assert v1.parse_list({"status": 2}).status is TaskState.WORKING
+    assert parse.parse_list({"status": 2}).status is TaskState.WORKING
 
 
 def test_get_cancel_subscribe() -> None:
-    assert v1.parse_get({"id": "t-1", "historyLength": 0, "tenant": "x"}) == models.TaskQueryParams(
-        id="t-1", history_length=0
-    )
-    assert v1.parse_get({"id": "t-1", "historyLength": "5"}).history_length == 5
-    assert v1.parse_cancel({"id": "t-1", "metadata": {"why": "done"}}) == models.TaskIdParams(
+    assert parse.parse_get(
+        {"id": "t-1", "historyLength": 0, "tenant": "x"}
+    ) == models.TaskQueryParams(id="t-1", history_length=0)
+    assert parse.parse_get({"id": "t-1", "historyLength": "5"}).history_length == 5
+    assert parse.parse_cancel({"id": "t-1", "metadata": {"why": "done"}}) == models.TaskIdParams(
         id="t-1", metadata={"why": "done"}
     )
-    assert v1.parse_subscribe({"id": "t-1", "metadata": {"ignored": 1}}) == models.TaskIdParams(
+    assert parse.parse_subscribe({"id": "t-1", "metadata": {"ignored": 1}}) == models.TaskIdParams(
         id="t-1"
     )
 
 
 def test_list_reads_every_field() -> None:
-    parsed = v1.parse_list(
+    parsed = parse.parse_list(
         {
             "contextId": "c-1",
             "status": "TASK_STATE_INPUT_REQUIRED",
@@ -422,11 +425,11 @@ def test_list_reads_every_field() -> None:
 
 
 def test_list_defaults_and_unspecified_status() -> None:
-    assert v1.parse_list({}) == models.ListTasksParams()
-    assert v1.parse_list({}).page_size == models.DEFAULT_PAGE_SIZE
-    assert v1.parse_list({"status": "TASK_STATE_UNSPECIFIED"}).status is None
-    assert v1.parse_list({"status": 0}).status is None
-    naive = v1.parse_list({"statusTimestampAfter": "2025-11-09T10:30:00"})
+    assert parse.parse_list({}) == models.ListTasksParams()
+    assert parse.parse_list({}).page_size == models.DEFAULT_PAGE_SIZE
+    assert parse.parse_list({"status": "TASK_STATE_UNSPECIFIED"}).status is None
+    assert parse.parse_list({"status": 0}).status is None
+    naive = parse.parse_list({"statusTimestampAfter": "2025-11-09T10:30:00"})
     assert naive.status_timestamp_after == datetime(2025, 11, 9, 10, 30, tzinfo=UTC)
 
 
@@ -438,7 +441,7 @@ def test_push_create_round_trips() -> None:
         "token": "tok",
         "authentication": {"scheme": "Bearer", "credentials": "c"},
     }
-    parsed = v1.parse_push_create({**sent, "tenant": "acme"})
+    parsed = parse.parse_push_create({**sent, "tenant": "acme"})
     assert parsed == models.TaskPushNotificationConfig(
         task_id="t-1",
         push_notification_config=models.PushNotificationConfig(
@@ -450,17 +453,17 @@ def test_push_create_round_trips() -> None:
             ),
         ),
     )
-    assert v1.push_config(parsed.task_id, parsed.push_notification_config) == sent
+    assert render.push_config(parsed.task_id, parsed.push_notification_config) == sent
 
 
 def test_push_get_list_delete() -> None:
-    assert v1.parse_push_get({"taskId": "t-1", "id": "p-1"}) == (
+    assert parse.parse_push_get({"taskId": "t-1", "id": "p-1"}) == (
         models.GetTaskPushNotificationConfigParams(id="t-1", push_notification_config_id="p-1")
     )
-    assert v1.parse_push_list({"taskId": "t-1", "pageSize": 5, "pageToken": "x"}) == (
+    assert parse.parse_push_list({"taskId": "t-1", "pageSize": 5, "pageToken": "x"}) == (
         models.TaskIdParams(id="t-1")
     )
-    assert v1.parse_push_delete({"taskId": "t-1", "id": "p-1"}) == (
+    assert parse.parse_push_delete({"taskId": "t-1", "id": "p-1"}) == (
         models.DeleteTaskPushNotificationConfigParams(id="t-1", push_notification_config_id="p-1")
     )
 
@@ -484,7 +487,7 @@ def test_push_get_list_delete() -> None:
     ],
 )
 def test_bad_parts_are_refused(parts: list[Any], field: str, problem: str) -> None:
-    message, got_field, got_problem = refused(v1.parse_send, send(parts=parts))
+    message, got_field, got_problem = refused(parse.parse_send, send(parts=parts))
     assert got_field == field
     assert problem in got_problem
     assert message.startswith(f"Invalid params: {field}: ")
@@ -501,7 +504,7 @@ def test_bad_parts_are_refused(parts: list[Any], field: str, problem: str) -> No
     ],
 )
 def test_bad_roles_are_refused(message: dict[str, Any], problem: str) -> None:
-    _, field, got = refused(v1.parse_send, {"message": message})
+    _, field, got = refused(parse.parse_send, {"message": message})
     assert field == "message.role"
     assert problem in got
 
@@ -535,7 +538,7 @@ def test_bad_roles_are_refused(message: dict[str, Any], problem: str) -> None:
     ],
 )
 def test_bad_send_fields_are_refused(params: dict[str, Any], field: str, problem: str) -> None:
-    _, got_field, got_problem = refused(v1.parse_send, params)
+    _, got_field, got_problem = refused(parse.parse_send, params)
     assert got_field == field
     assert problem in got_problem
 
@@ -558,7 +561,7 @@ def test_bad_send_fields_are_refused(params: dict[str, Any], field: str, problem
     ],
 )
 def test_bad_list_fields_are_refused(params: dict[str, Any], field: str, problem: str) -> None:
-    _, got_field, got_problem = refused(v1.parse_list, params)
+    _, got_field, got_problem = refused(parse.parse_list, params)
     assert got_field == field
     assert problem in got_problem
 
@@ -566,21 +569,21 @@ def test_bad_list_fields_are_refused(params: dict[str, Any], field: str, problem
 @pytest.mark.parametrize(
     ("parse", "params", "field"),
     [
-        (v1.parse_get, {}, "id"),
-        (v1.parse_get, {"id": ""}, "id"),
-        (v1.parse_cancel, {"id": "x" * (MAX_ID_LENGTH + 1)}, "id"),
-        (v1.parse_subscribe, {"id": 7}, "id"),
-        (v1.parse_push_create, {"url": "https://hook.example"}, "taskId"),
-        (v1.parse_push_create, {"taskId": "t-1", "url": "mailto:a@b"}, "url"),
-        (v1.parse_push_create, {"taskId": "t-1"}, "url"),
+        (parse.parse_get, {}, "id"),
+        (parse.parse_get, {"id": ""}, "id"),
+        (parse.parse_cancel, {"id": "x" * (MAX_ID_LENGTH + 1)}, "id"),
+        (parse.parse_subscribe, {"id": 7}, "id"),
+        (parse.parse_push_create, {"url": "https://hook.example"}, "taskId"),
+        (parse.parse_push_create, {"taskId": "t-1", "url": "mailto:a@b"}, "url"),
+        (parse.parse_push_create, {"taskId": "t-1"}, "url"),
         (
-            v1.parse_push_create,
+            parse.parse_push_create,
             {"taskId": "t-1", "url": "https://h", "authentication": {"credentials": "c"}},
             "authentication.scheme",
         ),
-        (v1.parse_push_get, {"taskId": "t-1"}, "id"),
-        (v1.parse_push_delete, {"id": "p-1"}, "taskId"),
-        (v1.parse_push_list, {"taskId": "t-1", "pageSize": "many"}, "pageSize"),
+        (parse.parse_push_get, {"taskId": "t-1"}, "id"),
+        (parse.parse_push_delete, {"id": "p-1"}, "taskId"),
+        (parse.parse_push_list, {"taskId": "t-1", "pageSize": "many"}, "pageSize"),
     ],
 )
 def test_bad_ids_and_configs_are_refused(
@@ -590,15 +593,15 @@ def test_bad_ids_and_configs_are_refused(
 
 
 PARSERS = [
-    v1.parse_send,
-    v1.parse_get,
-    v1.parse_cancel,
-    v1.parse_subscribe,
-    v1.parse_list,
-    v1.parse_push_create,
-    v1.parse_push_get,
-    v1.parse_push_list,
-    v1.parse_push_delete,
+    parse.parse_send,
+    parse.parse_get,
+    parse.parse_cancel,
+    parse.parse_subscribe,
+    parse.parse_list,
+    parse.parse_push_create,
+    parse.parse_push_get,
+    parse.parse_push_list,
+    parse.parse_push_delete,
 ]
 
 
@@ -614,7 +617,7 @@ def test_params_that_are_not_an_object_are_refused(
 
 def test_a_limit_only_the_internal_model_enforces_is_still_invalid_params() -> None:
     with pytest.raises(errors.InvalidParamsError) as caught:
-        v1._internal(lambda: models.TaskIdParams(id=""))
+        parse._internal(lambda: models.TaskIdParams(id=""))
     assert caught.value.data["errors"][0]["field"] == "id"
 
 
@@ -632,7 +635,7 @@ def test_list_query_converts_strings() -> None:
         "includeArtifacts": "TRUE",
         "id": "not-a-list-field",
     }
-    assert v1.list_query(query) == {
+    assert parse.list_query(query) == {
         "contextId": "c-1",
         "status": "TASK_STATE_WORKING",
         "pageSize": 10,
@@ -640,9 +643,9 @@ def test_list_query_converts_strings() -> None:
         "statusTimestampAfter": "2025-11-09T10:30:00Z",
         "includeArtifacts": True,
     }
-    parsed = v1.parse_list(v1.list_query(query))
+    parsed = parse.parse_list(parse.list_query(query))
     assert (parsed.page_size, parsed.history_length, parsed.include_artifacts) == (10, 3, True)
-    assert v1.list_query({"includeArtifacts": "false"}) == {"includeArtifacts": False}
+    assert parse.list_query({"includeArtifacts": "false"}) == {"includeArtifacts": False}
 
 
 @pytest.mark.parametrize(
@@ -654,15 +657,18 @@ def test_list_query_converts_strings() -> None:
     ],
 )
 def test_bad_query_values_are_refused_by_name(query: dict[str, str], field: str) -> None:
-    assert refused(v1.parse_list, v1.list_query(query))[1] == field
+    assert refused(parse.parse_list, parse.list_query(query))[1] == field
 
 
 def test_get_query_reads_history_length_only() -> None:
-    assert v1.get_query({"historyLength": "4", "id": "other", "tenant": "t"}) == {
+    assert parse.get_query({"historyLength": "4", "id": "other", "tenant": "t"}) == {
         "historyLength": 4
     }
-    assert v1.parse_get({**v1.get_query({"historyLength": "4"}), "id": "t-1"}).history_length == 4
-    assert v1.get_query({"historyLength": ""}) == {}
+    assert (
+        parse.parse_get({**parse.get_query({"historyLength": "4"}), "id": "t-1"}).history_length
+        == 4
+    )
+    assert parse.get_query({"historyLength": ""}) == {}
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -679,8 +685,8 @@ def test_task_not_found_as_json_rpc_and_rest() -> None:
         "domain": "a2a-protocol.org",
         "metadata": {"taskId": "t-9"},
     }
-    assert v1.rpc_error(err) == {"code": -32001, "message": "Task not found", "data": [detail]}
-    assert v1.rest_error(err) == (
+    assert render.rpc_error(err) == {"code": -32001, "message": "Task not found", "data": [detail]}
+    assert render.rest_error(err) == (
         404,
         {
             "error": {
@@ -695,8 +701,8 @@ def test_task_not_found_as_json_rpc_and_rest() -> None:
 
 def test_invalid_params_carries_field_violations() -> None:
     with pytest.raises(errors.InvalidParamsError) as caught:
-        v1.parse_send(send(parts=[{"data": [1]}]))
-    body = v1.rpc_error(caught.value)
+        parse.parse_send(send(parts=[{"data": [1]}]))
+    body = render.rpc_error(caught.value)
     assert body["code"] == -32602
     info, bad_request = body["data"]
     assert info == {
@@ -709,7 +715,7 @@ def test_invalid_params_carries_field_violations() -> None:
     [violation] = bad_request["fieldViolations"]
     assert violation["field"] == "message.parts.0"
     assert "must be a JSON object" in violation["description"]
-    status, rest = v1.rest_error(caught.value)
+    status, rest = render.rest_error(caught.value)
     assert (status, rest["error"]["code"], rest["error"]["status"]) == (
         400,
         400,
@@ -720,11 +726,11 @@ def test_invalid_params_carries_field_violations() -> None:
 
 def test_version_not_supported() -> None:
     err = errors.VersionNotSupportedError(data={"version": "9.9", "supported": ["0.3", "1.0"]})
-    body = v1.rpc_error(err)
+    body = render.rpc_error(err)
     assert body["code"] == -32009
     assert body["data"][0]["reason"] == "VERSION_NOT_SUPPORTED"
     assert body["data"][0]["metadata"] == {"version": "9.9", "supported": '["0.3","1.0"]'}
-    status, rest = v1.rest_error(err)
+    status, rest = render.rest_error(err)
     assert (status, rest["error"]["status"]) == (400, "FAILED_PRECONDITION")
 
 
@@ -733,23 +739,23 @@ def test_error_metadata_is_flattened_to_strings() -> None:
         "too deep",
         data={"maxDepth": 64, "strict": True, "none": None, "nested": {"a": [1, "é"]}},
     )
-    [info] = v1.rpc_error(err)["data"]
+    [info] = render.rpc_error(err)["data"]
     assert info["metadata"] == {
         "maxDepth": "64",
         "strict": "true",
         "none": "null",
         "nested": '{"a":[1,"é"]}',
     }
-    [other] = v1.rpc_error(errors.InternalError(data="boom"))["data"]
+    [other] = render.rpc_error(errors.InternalError(data="boom"))["data"]
     assert other["metadata"] == {"data": "boom"}
 
 
 def test_a_message_for_a_terminal_task_is_unsupported_operation_in_v1() -> None:
     err = errors.TaskTerminalError("Task t-1 is completed", data={"taskId": "t-1"})
-    body = v1.rpc_error(err)
+    body = render.rpc_error(err)
     assert (body["code"], body["message"]) == (-32004, "Task t-1 is completed")
     assert body["data"][0]["reason"] == "UNSUPPORTED_OPERATION"
-    status, rest = v1.rest_error(err)
+    status, rest = render.rest_error(err)
     assert (status, rest["error"]["status"]) == (400, "FAILED_PRECONDITION")
 
 
@@ -775,10 +781,10 @@ def test_a_message_for_a_terminal_task_is_unsupported_operation_in_v1() -> None:
 def test_error_mapping_follows_section_5_4(
     err: errors.RPCError, code: int, http: int, status: str
 ) -> None:
-    body = v1.rpc_error(err)
+    body = render.rpc_error(err)
     assert body["code"] == code
     assert body["data"][0]["reason"] == err.reason
-    got_http, rest = v1.rest_error(err)
+    got_http, rest = render.rest_error(err)
     assert (got_http, rest["error"]["code"], rest["error"]["status"]) == (http, http, status)
 
 
@@ -788,10 +794,10 @@ def test_unknown_reasons_take_their_status_from_http() -> None:
         reason = "RATE_LIMITED"
         http_status = 429
 
-    assert v1.rest_error(Throttled())[1]["error"]["status"] == "RESOURCE_EXHAUSTED"
+    assert render.rest_error(Throttled())[1]["error"]["status"] == "RESOURCE_EXHAUSTED"
 
     class Odd(errors.RPCError):
         reason = "ODD"
         http_status = 418
 
-    assert v1.rest_error(Odd())[1]["error"]["status"] == "UNKNOWN"
+    assert render.rest_error(Odd())[1]["error"]["status"] == "UNKNOWN"

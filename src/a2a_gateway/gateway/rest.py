@@ -4,9 +4,10 @@
 ``POST …/tasks/{id}:cancel``, ``GET|POST …/tasks/{id}:subscribe``, the push-notification
 config resources and ``GET …/extendedAgentCard``, where ``…`` is the agent's base path
 (empty for the default agent, ``/agents/<name>`` otherwise). Bodies and results are 1.0's
-ProtoJSON shapes (``protocol.v1_shapes``); errors are ``google.rpc.Status`` bodies with the
-HTTP status of §5.4. Streams are SSE whose ``data`` is a ``StreamResponse`` and whose ``id``
-is the Redis entry id, so ``…:subscribe`` with ``Last-Event-ID`` resumes exactly.
+ProtoJSON shapes (``protocol.v1_parse``, ``protocol.v1_render``); errors are
+``google.rpc.Status`` bodies with the HTTP status of §5.4. Streams are SSE whose ``data``
+is a ``StreamResponse`` and whose ``id`` is the Redis entry id, so ``…:subscribe`` with
+``Last-Event-ID`` resumes exactly.
 
 Version: this binding exists only in 1.0 here (0.3's HTTP+JSON paths, under ``/v1``, are
 not served), so a request without ``A2A-Version`` is served as 1.0; one naming another
@@ -37,9 +38,9 @@ from a2a_gateway.gateway import guards, jsonrpc, sse
 from a2a_gateway.gateway.capacity import RETRY_AFTER_SECONDS, AtCapacity
 from a2a_gateway.gateway.deadline import stream_deadline
 from a2a_gateway.gateway.disconnect import ClientGone, ClientWatch
-from a2a_gateway.gateway.protocol import negotiate, v1_shapes
+from a2a_gateway.gateway.protocol import negotiate, v1_parse, v1_render
 from a2a_gateway.gateway.protocol.base import blocking, sse_frames
-from a2a_gateway.gateway.protocol.v1 import as_v1, stream_result
+from a2a_gateway.gateway.protocol.v1 import stream_result
 from a2a_gateway.gateway.service import V1, Call
 from a2a_gateway.store.keys import ANONYMOUS
 
@@ -67,7 +68,7 @@ class UnsupportedMediaType(InvalidRequestError):
 
 
 def error_response(err: RPCError, headers: dict[str, str] | None = None) -> Response:
-    status, body = v1_shapes.rest_error(as_v1(err))
+    status, body = v1_render.rest_error(err)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -200,25 +201,25 @@ class RestApi:
 
     async def send(self, request: Request) -> Response:
         async def work(route: Route) -> Any:
-            params = v1_shapes.parse_send(await self._body(request))
+            params = v1_parse.parse_send(await self._body(request))
             sent = self.service.send(self._call(request, route), params)
             task = await (self._wait(request, sent) if blocking(params) else sent)
-            return v1_shapes.send_result(task)
+            return v1_render.send_result(task)
 
         return await self._unary(request, work)
 
     async def stream(self, request: Request) -> Response:
         async def items(route: Route, call: Call) -> Any:
-            params = v1_shapes.parse_send(await self._body(request))
+            params = v1_parse.parse_send(await self._body(request))
             return await self.service.stream(call, params)
 
         return await self._stream(request, items)
 
     async def list_tasks(self, request: Request) -> Response:
         async def work(route: Route) -> Any:
-            params = v1_shapes.parse_list(v1_shapes.list_query(request.query_params))
+            params = v1_parse.parse_list(v1_parse.list_query(request.query_params))
             page = await self.service.list_tasks(self._call(request, route), params)
-            return v1_shapes.task_page(
+            return v1_render.task_page(
                 page.tasks, page.next_page_token, page.page_size, page.total_size
             )
 
@@ -238,25 +239,23 @@ class RestApi:
             )
 
         async def work(route: Route) -> Any:
-            query = {**v1_shapes.get_query(request.query_params), "id": task_id}
-            params = v1_shapes.parse_get(query)
-            return v1_shapes.task(
-                await self.service.get(self._call(request, route), params)
-            )
+            query = {**v1_parse.get_query(request.query_params), "id": task_id}
+            params = v1_parse.parse_get(query)
+            return v1_render.task(await self.service.get(self._call(request, route), params))
 
         return await self._unary(request, work)
 
     async def _cancel(self, request: Request, task_id: str) -> Response:
         async def work(route: Route) -> Any:
-            params = v1_shapes.parse_cancel({**(await self._body(request)), "id": task_id})
+            params = v1_parse.parse_cancel({**(await self._body(request)), "id": task_id})
             cancel = self.service.cancel(self._call(request, route), params)
-            return v1_shapes.task(await self._wait(request, cancel))
+            return v1_render.task(await self._wait(request, cancel))
 
         return await self._unary(request, work)
 
     async def _subscribe(self, request: Request, task_id: str) -> Response:
         async def items(route: Route, call: Call) -> Any:
-            params = v1_shapes.parse_subscribe({"id": task_id})
+            params = v1_parse.parse_subscribe({"id": task_id})
             return await self.service.resubscribe(call, params)
 
         return await self._stream(request, items)
@@ -269,17 +268,17 @@ class RestApi:
 
             async def create(route: Route) -> Any:
                 body = {**(await self._body(request)), "taskId": task_id}
-                params = v1_shapes.parse_push_create(body)
+                params = v1_parse.parse_push_create(body)
                 stored = await service.push_set(self._call(request, route), params)
-                return v1_shapes.push_config(stored.task_id, stored.push_notification_config)
+                return v1_render.push_config(stored.task_id, stored.push_notification_config)
 
             return await self._unary(request, create)
 
         async def listed(route: Route) -> Any:
-            params = v1_shapes.parse_push_list({"taskId": task_id})
+            params = v1_parse.parse_push_list({"taskId": task_id})
             found = await service.push_list(self._call(request, route), params)
             configs = [c.push_notification_config for c in found]
-            return v1_shapes.push_config_list(task_id, configs)
+            return v1_render.push_config_list(task_id, configs)
 
         return await self._unary(request, listed)
 
@@ -290,16 +289,16 @@ class RestApi:
         if request.method == "DELETE":
 
             async def delete(route: Route) -> Any:
-                params = v1_shapes.parse_push_delete(ids)
+                params = v1_parse.parse_push_delete(ids)
                 await service.push_delete(self._call(request, route), params)
 
             return await self._unary(request, delete, status=204)
 
         async def get(route: Route) -> Any:
             stored = await service.push_get(
-                self._call(request, route), v1_shapes.parse_push_get(ids)
+                self._call(request, route), v1_parse.parse_push_get(ids)
             )
-            return v1_shapes.push_config(stored.task_id, stored.push_notification_config)
+            return v1_render.push_config(stored.task_id, stored.push_notification_config)
 
         return await self._unary(request, get)
 
@@ -333,5 +332,5 @@ class RestApi:
 def _error_event(error: Exception) -> bytes:
     """The one event that ends a stream whose items raised: a ``google.rpc.Status``."""
     shown = error if isinstance(error, RPCError) else InternalError()
-    _, body = v1_shapes.rest_error(as_v1(shown))
+    _, body = v1_render.rest_error(shown)
     return sse.event(json.dumps(body, separators=(",", ":")))

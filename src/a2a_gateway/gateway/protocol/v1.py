@@ -1,6 +1,6 @@
 """A2A 1.0 over JSON-RPC (§9): PascalCase methods, ProtoJSON shapes, errors with details.
 
-Requests are parsed into the internal model by ``v1_shapes``; results and stream items
+Requests are parsed into the internal model by ``v1_parse``; results and stream items
 are rendered from it. Streams carry ``StreamResponse`` objects (``{"task": …}``,
 ``{"statusUpdate": …}``, ``{"artifactUpdate": …}``) with the Redis entry id as the SSE
 ``id``, so ``SubscribeToTask`` with ``Last-Event-ID`` resumes exactly as 0.2.5's
@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any
 from a2a_gateway.errors import (
     MethodNotFoundError,
     RPCError,
-    TaskTerminalError,
     UnsupportedOperationError,
 )
 from a2a_gateway.gateway.events import TaskSnapshot
-from a2a_gateway.gateway.protocol import v1_shapes
+from a2a_gateway.gateway.protocol import v1_parse, v1_render
 from a2a_gateway.gateway.protocol.base import Method, always, blocking, unanswered
 
 if TYPE_CHECKING:
@@ -34,7 +33,7 @@ VERSION = "1.0"
 
 
 def _push(result: TaskPushNotificationConfig) -> dict[str, Any]:
-    return v1_shapes.push_config(result.task_id, result.push_notification_config)
+    return v1_render.push_config(result.task_id, result.push_notification_config)
 
 
 def _push_list(result: list[TaskPushNotificationConfig]) -> dict[str, Any]:
@@ -42,7 +41,7 @@ def _push_list(result: list[TaskPushNotificationConfig]) -> dict[str, Any]:
 
 
 def _page(page: TaskPage) -> dict[str, Any]:
-    return v1_shapes.task_page(page.tasks, page.next_page_token, page.page_size, page.total_size)
+    return v1_render.task_page(page.tasks, page.next_page_token, page.page_size, page.total_size)
 
 
 def _empty(result: None) -> dict[str, Any]:
@@ -58,39 +57,32 @@ def _no_extended_card(params: Any) -> BaseModel:
 
 
 def _send_result(task: Task) -> dict[str, Any]:
-    return v1_shapes.send_result(task)
+    return v1_render.send_result(task)
 
 
 METHODS: dict[str, Method] = {
-    "SendMessage": Method(v1_shapes.parse_send, "send", _send_result, waits=blocking),
-    "SendStreamingMessage": Method(v1_shapes.parse_send, "stream", _send_result, streaming=True),
-    "GetTask": Method(v1_shapes.parse_get, "get", v1_shapes.task),
-    "ListTasks": Method(v1_shapes.parse_list, "list_tasks", _page),
-    "CancelTask": Method(v1_shapes.parse_cancel, "cancel", v1_shapes.task, waits=always),
+    "SendMessage": Method(v1_parse.parse_send, "send", _send_result, waits=blocking),
+    "SendStreamingMessage": Method(v1_parse.parse_send, "stream", _send_result, streaming=True),
+    "GetTask": Method(v1_parse.parse_get, "get", v1_render.task),
+    "ListTasks": Method(v1_parse.parse_list, "list_tasks", _page),
+    "CancelTask": Method(v1_parse.parse_cancel, "cancel", v1_render.task, waits=always),
     "SubscribeToTask": Method(
-        v1_shapes.parse_subscribe, "resubscribe", v1_shapes.task, streaming=True
+        v1_parse.parse_subscribe, "resubscribe", v1_render.task, streaming=True
     ),
-    "CreateTaskPushNotificationConfig": Method(v1_shapes.parse_push_create, "push_set", _push),
-    "GetTaskPushNotificationConfig": Method(v1_shapes.parse_push_get, "push_get", _push),
-    "ListTaskPushNotificationConfigs": Method(v1_shapes.parse_push_list, "push_list", _push_list),
-    "DeleteTaskPushNotificationConfig": Method(v1_shapes.parse_push_delete, "push_delete", _empty),
+    "CreateTaskPushNotificationConfig": Method(v1_parse.parse_push_create, "push_set", _push),
+    "GetTaskPushNotificationConfig": Method(v1_parse.parse_push_get, "push_get", _push),
+    "ListTaskPushNotificationConfigs": Method(v1_parse.parse_push_list, "push_list", _push_list),
+    "DeleteTaskPushNotificationConfig": Method(v1_parse.parse_push_delete, "push_delete", _empty),
     "GetExtendedAgentCard": Method(_no_extended_card, "", _empty),
 }
-
-
-def as_v1(err: RPCError) -> RPCError:
-    """The error 1.0 names for what the service raised (where 1.0 differs from 0.2.5)."""
-    if isinstance(err, TaskTerminalError):
-        return UnsupportedOperationError(err.message, err.data)
-    return err
 
 
 def stream_result(item: TaskSnapshot | Entry) -> str:
     """A stream item as a 1.0 ``StreamResponse`` (JSON)."""
     if isinstance(item, TaskSnapshot):
-        body = {"task": v1_shapes.task(item.task)}
+        body = {"task": v1_render.task(item.task)}
     else:
-        body = v1_shapes.stream_event(json.loads(item.event))
+        body = v1_render.stream_event(json.loads(item.event))
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -102,8 +94,8 @@ class V1Dialect:
     methods = METHODS
     # As a notification, sending only submits; subscribing does nothing.
     notified: dict[str, Method | None] = {
-        "SendMessage": Method(v1_shapes.parse_send, "submit", unanswered),
-        "SendStreamingMessage": Method(v1_shapes.parse_send, "submit", unanswered),
+        "SendMessage": Method(v1_parse.parse_send, "submit", unanswered),
+        "SendStreamingMessage": Method(v1_parse.parse_send, "submit", unanswered),
         "SubscribeToTask": None,
     }
 
@@ -112,7 +104,7 @@ class V1Dialect:
         return MethodNotFoundError(f"Method not found: {name}{hint}", data={"method": name})
 
     def error(self, err: RPCError) -> dict[str, Any]:
-        return v1_shapes.rpc_error(as_v1(err))
+        return v1_render.rpc_error(err)
 
     def item(self, item: TaskSnapshot | Entry) -> str:
         return stream_result(item)
