@@ -78,6 +78,15 @@ def find_message(snapshot: Snapshot | None, message_id: str) -> Message | None:
     return None
 
 
+class TaskClosed(Exception):
+    """The task reached a terminal state outside this turn (cancelled, or finished by an
+    earlier attempt): the turn stops and reports that state."""
+
+    def __init__(self, state: TaskState) -> None:
+        super().__init__(state.value)
+        self.state = state
+
+
 class TurnPublisher:
     """Publishes one run of one turn in sequence order and remembers its last status. If
     Redis has lost the task, it re-creates it from the workflow's bounded view (``view``)
@@ -94,12 +103,16 @@ class TurnPublisher:
         self.status: dict[str, Any] = {}
 
     async def _publish(self, append: Callable[[], Awaitable[AppendResult]]) -> None:
+        """Append one event. Raises ``TaskClosed`` when the task is already in a terminal
+        state: nothing more can be published, so the turn has no reason to go on."""
         result = await append()
         if not result.exists:
             log.warning("task %s missing from Redis; restoring it", self.keys.task_id)
             task = Task.model_validate(self.view.wire())
             await self.events.create(self.keys, task, agent=self.view.agent)
-            await append()
+            result = await append()
+        if not result.appended and result.state and TaskState(result.state).terminal:
+            raise TaskClosed(TaskState(result.state))
         self.seq += 1
 
     async def state(
@@ -169,15 +182,21 @@ class RedisTaskActivities(TaskActivities):
             )
             await publish.state(TaskState.FAILED, text)
             return publish.result(TaskState.FAILED)
-        await publish.state(TaskState.WORKING)
         history = list(snapshot.task.history or [])
         context = AgentContext(turn.task_id, turn.context_id, message, history, turn.turn)
         try:
+            await publish.state(TaskState.WORKING)
             async with _heartbeating():
                 state = await self._run_agent(agent, context, publish, turn)
         except asyncio.CancelledError:
             _stopped(turn)
             raise
+        except TaskClosed as closed:
+            # Cancelled while Temporal's cancellation had not reached this attempt (it
+            # travels on heartbeats, and one requested as the turn starts can be lost), or
+            # finished by an earlier attempt: the event log's terminal state is the truth.
+            log.info("task %s: turn %d stopped: task is %s", turn.task_id, turn.turn, closed)
+            state = closed.state
         return publish.result(state)
 
     async def _run_agent(
@@ -213,7 +232,8 @@ class RedisTaskActivities(TaskActivities):
         keys = self.events.keys(final.principal, final.task_id)
         publish = TurnPublisher(self.events, keys, final.context_id, -1, final.view)
         state = TaskState(final.state)
-        await publish.state(state, final.text or None, message_id=f"{final.task_id}-{state}")
+        with contextlib.suppress(TaskClosed):  # already final: the first final state stands
+            await publish.state(state, final.text or None, message_id=f"{final.task_id}-{state}")
 
 
 def _stopped(turn: TurnInput) -> None:

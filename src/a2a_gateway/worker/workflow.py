@@ -13,10 +13,12 @@ past the deadline, running past it, reaching ``max_turns`` or spending every att
 turn ends the task ``failed`` with a message saying why. The gateway's execution timeout
 is only a backstop behind these.
 
-Cancellation: cancelling the workflow cancels the running turn and *waits* until the
-turn has stopped (so the worker reports a cancellation, not a failure), then publishes a
-final ``canceled`` status. Events published by a turn after a final state are dropped by
-the append script.
+Cancellation: cancelling the workflow publishes a final ``canceled`` status at once,
+then cancels the running turn and waits (at most ``TURN_STOP_SECONDS``) until it has
+stopped, so the worker reports a cancellation, not a failure. Events published by a turn
+after the final state are refused by the append script, and a turn whose event is refused
+that way stops: a turn stops even when Temporal's cancellation never reaches it (it
+travels on heartbeats, and one requested as the turn starts can be lost).
 
 Claim check (brief, decision 11): inputs, signals and results carry references, sizes and
 a bounded ``TaskView``; the ``task`` query answers with that view, from which the gateway
@@ -53,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
     from a2a_gateway.core.states import INTERRUPTED, TaskState
 
 FINAL_TIMEOUT = timedelta(seconds=30)
+TURN_STOP_SECONDS = 30
 FINAL_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=5), maximum_attempts=50)
 AGENT_FAILED_TEXT = "The agent failed to complete the task."
 
@@ -84,6 +87,7 @@ class TaskWorkflow:
         self._inbox: list[MessageRef] = []
         self._seen: set[str] = set()
         self._view = TaskView(task_id="", context_id="", agent="")
+        self._turn: workflow.ActivityHandle[TurnResult] | None = None
 
     @workflow.run
     async def run(self, task: TaskInput) -> str:
@@ -99,7 +103,7 @@ class TaskWorkflow:
                 if left <= timedelta(0):
                     return await self._fail(task, f"The task did not finish within {limit}.")
                 self._view.status = {"state": TaskState.WORKING.value}
-                result = await workflow.execute_activity_method(
+                self._turn = workflow.start_activity_method(
                     TaskActivities.run_turn,
                     TurnInput(
                         task.principal,
@@ -117,6 +121,10 @@ class TaskWorkflow:
                     retry_policy=turn_retry(policy),
                     cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
                 )
+                # Shielded: a cancellation of the task is seen here at once, not when the
+                # turn has stopped (see ``_cancelled``).
+                result = await asyncio.shield(self._turn)
+                self._turn = None
                 seq = result.next_seq
                 self._apply(result)
                 if result.state not in INTERRUPTED:
@@ -129,7 +137,7 @@ class TaskWorkflow:
                     return await self._fail(task, f"No answer within {limit}; the task has ended.")
                 message_id, turn, seq = ref.message_id, turn + 1, max(seq, ref.seq + 1)
         except asyncio.CancelledError:
-            await self._final(task, TaskState.CANCELED, "")
+            await self._cancelled(task)
             raise
         except ActivityError as err:
             if isinstance(err.cause, CancelledError) or workflow.cancellation_reason() is not None:
@@ -143,6 +151,26 @@ class TaskWorkflow:
             ):
                 return await self._fail(task, f"The task did not finish within {limit}.")
             return await self._fail(task, AGENT_FAILED_TEXT)
+
+    async def _cancelled(self, task: TaskInput) -> None:
+        """The task was cancelled: publish ``canceled`` first (the client sees it at once,
+        and the event log refuses anything the turn publishes after it), then cancel the
+        running turn, if any, and give it ``TURN_STOP_SECONDS`` to stop. Temporal delivers
+        an activity's cancellation on its heartbeats, and one requested as the turn starts
+        can be lost; the turn then stops at its next event, when the log refuses it."""
+        await self._final(task, TaskState.CANCELED, "")
+        turn, self._turn = self._turn, None
+        if turn is None or turn.done():
+            return
+        turn.cancel()
+        try:
+            await workflow.wait_condition(turn.done, timeout=TURN_STOP_SECONDS)
+        except TimeoutError:
+            workflow.logger.warning(
+                "task %s: the cancelled turn did not stop within %s s; left to end by itself",
+                task.task_id,
+                TURN_STOP_SECONDS,
+            )
 
     async def _next_message(self, deadline: datetime) -> MessageRef | None:
         """The next follow-up, or None if none came before ``deadline``."""
