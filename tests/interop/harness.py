@@ -215,12 +215,13 @@ def script_argv(key: str) -> list[str]:
     if key == "sdk1":
         return [str(envs.SDK1_ENV.python), str(clients / "sdk1.py")]
     if key == "js1":
-        return ["node", str(clients / "js1.mjs")]
+        return [str(envs.NODE), str(clients / "js1.mjs")]
     raise ValueError(key)
 
 
 def script_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env = envs.with_node(env)
     env.update(
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONUNBUFFERED="1",
