@@ -396,6 +396,9 @@ async def test_rest_binding_round_trip(http: httpx.AsyncClient, gateway_url: str
     assert invalid.json()["error"]["status"] == "INVALID_ARGUMENT"
     nobody = await http.get(gateway_url + "/agents/nobody/tasks")
     assert nobody.status_code == 404
+    legacy = await http.get(base + "/tasks", headers={"A2A-Version": "0.3"})
+    assert legacy.status_code == 400  # 0.3's HTTP+JSON binding is not served
+    assert legacy.json()["error"]["details"][0]["reason"] == "VERSION_NOT_SUPPORTED"
 
 
 async def test_rest_stream_cancel_and_resume(http: httpx.AsyncClient, gateway_url: str) -> None:
@@ -548,3 +551,26 @@ async def test_rest_refusals_have_their_http_status(
         assert full.status_code == 503
         assert full.headers["retry-after"] == "1"
         assert full.json()["error"]["status"] == "UNAVAILABLE"
+
+
+async def test_1_0_notifications_and_batches(http: httpx.AsyncClient, gateway_url: str) -> None:
+    context = str(uuid.uuid4())
+    notification = {
+        "jsonrpc": "2.0",
+        "method": "SendMessage",
+        "params": v1_message("quietly", contextId=context),
+    }
+    response = await http.post(gateway_url, json=notification, headers=V1)
+    assert response.status_code == 204 and response.content == b""
+    for _ in range(50):  # submitted, not awaited: it appears in the index
+        listed = await v1_call(http, gateway_url, "ListTasks", {"contextId": context})
+        if listed["result"]["tasks"]:
+            break
+        await asyncio.sleep(0.1)
+    assert len(listed["result"]["tasks"]) == 1
+    task_id = listed["result"]["tasks"][0]["id"]
+    batch = [rpc("GetTask", {"id": task_id}, 1), rpc("GetTask", {"id": "nope"}, 2)]
+    answers = (await http.post(gateway_url, json=batch, headers=V1)).json()
+    assert [a["id"] for a in answers] == [1, 2]
+    assert answers[0]["result"]["id"] == task_id
+    assert error_info(answers[1]["error"])["reason"] == "TASK_NOT_FOUND"
