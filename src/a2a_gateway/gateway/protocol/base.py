@@ -8,7 +8,6 @@ HTTP side: capacity, disconnects, batches and notifications, the same for every 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -95,8 +94,7 @@ def rpc_frames(
 ) -> AsyncIterator[bytes]:
     """A JSON-RPC stream: each item's result in a success envelope to ``request_id`` (the
     result JSON is spliced in, so stored events are framed without being parsed again)."""
-    head = '{"jsonrpc":"2.0","id":' + json.dumps(request_id) + ',"result":'
-    return sse_frames(items, lambda item: head + dialect.item(item) + "}", dialect.resume_hint)
+    return sse_frames(items, dialect.item, dialect.resume_hint, sse.result_framer(request_id))
 
 
 def resume_frame(cut: Cut, hint: str) -> bytes:
@@ -108,8 +106,10 @@ async def sse_frames(
     items: AsyncIterator[StreamItem],
     body: Callable[[TaskSnapshot | Entry], str],
     resume_hint: str,
+    frame: Callable[[str, str | None], bytes] = sse.event,
 ) -> AsyncIterator[bytes]:
-    """Each stream item as an SSE frame: events with their stream id as the SSE ``id``,
+    """Each stream item as an SSE frame (``frame`` of its ``body`` JSON: bare, or in an
+    envelope): events with their stream id as the SSE ``id``,
     keep-alive comments, and the resume frame of a cut. Closing this closes ``items``."""
     try:
         async for item in items:
@@ -119,7 +119,7 @@ async def sse_frames(
                 yield resume_frame(item, resume_hint)
             else:
                 event_id = item.event_id if isinstance(item, TaskSnapshot) else item.id
-                yield sse.event(body(item), event_id)
+                yield frame(body(item), event_id)
     finally:
         aclose = getattr(items, "aclose", None)
         if aclose is not None:
