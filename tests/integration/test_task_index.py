@@ -136,6 +136,7 @@ async def test_newest_first_and_a_status_update_moves_a_task_to_the_front(
     keys = log.keys(principal, "t-a")
     working = status_event("t-a", "c", TaskState.WORKING, None, final=False)
     assert (await log.append_status(keys, 1, working)).appended
+    await log.indexed()
     assert (await listed(log.index, principal)).task_ids == ["t-a", "t-c", "t-b"]
     entry = await meta(log.redis, log.index, principal, "t-a")
     assert entry["state"] == "working"
@@ -148,6 +149,7 @@ async def test_accept_updates_the_index(log: EventLog, principal: str) -> None:
     keys = log.keys(principal, "t-1")
     asking = status_event("t-1", "c", TaskState.INPUT_REQUIRED, None, final=True)
     await log.append_status(keys, 1, asking)
+    await log.indexed()
     assert (await listed(log.index, principal, state="input-required")).task_ids == ["t-1"]
     answer = Message(message_id="m2", role="user", parts=[TextPart(text="Ada")])
     assert (await log.accept(keys, answer, "c")).appended
@@ -167,6 +169,7 @@ async def test_filters_by_context_state_time_and_agent(log: EventLog, principal:
     status = working.status.model_copy(update={"timestamp": iso(base + 5000)})
     working = working.model_copy(update={"status": status})
     await log.append_status(keys, 1, working)
+    await log.indexed()
 
     index = log.index
     assert (await listed(index, principal)).task_ids == ["t-1", "t-3", "t-2"]
@@ -296,11 +299,13 @@ async def test_keys_get_the_task_ttl_and_every_update_refreshes_it(
         await log.redis.expire(key, 5)
     working = status_event("t-1", "c", TaskState.WORKING, None, final=False)
     await log.append_status(log.keys(principal, "t-1"), 1, working)
+    await log.indexed()
     for key in keys.all():
         assert 590 < await log.redis.ttl(key) <= 600, key
     # a final state shortens the task's keys, not the index's (other tasks live longer)
     done = status_event("t-1", "c", TaskState.COMPLETED, None, final=True)
     await log.append_status(log.keys(principal, "t-1"), 2, done)
+    await log.indexed()
     assert 0 < await log.redis.ttl(log.keys(principal, "t-1").task) <= 60
     for key in keys.all():
         assert 590 < await log.redis.ttl(key) <= 600, key
@@ -363,6 +368,7 @@ async def test_a_status_update_finds_the_agent_when_the_entry_is_gone(
     await log.index.forget(principal, ["t-1"])
     working = status_event("t-1", "c", TaskState.WORKING, None, final=False)
     await log.append_status(log.keys(principal, "t-1"), 1, working)
+    await log.indexed()
     assert (await listed(log.index, principal, agent="ask")).task_ids == ["t-1"]
     entry = await meta(log.redis, log.index, principal, "t-1")
     assert (entry["agent"], entry["state"], entry["seq"]) == ("ask", "working", 1)
@@ -390,9 +396,11 @@ async def test_refused_appends_leave_the_index_alone(
 
     asking = status_event("t-1", "c", TaskState.INPUT_REQUIRED, None, final=True)
     assert (await log.append_status(keys, 1, asking)).appended
+    await log.indexed()
     before = await state()
     late = status_event("t-1", "c", TaskState.WORKING, None, final=False)
     assert not (await log.append_status(keys, 1, late)).appended  # duplicate seq
+    await log.indexed()
     assert await state() == before
 
     # an artifact chunk does not change the status
@@ -406,17 +414,20 @@ async def test_refused_appends_leave_the_index_alone(
 
     done = status_event("t-1", "c", TaskState.COMPLETED, None, final=True)
     assert (await log.append_status(keys, 3, done)).appended
+    await log.indexed()
     before = await state()
     answer = Message(message_id="m2", role="user", parts=[TextPart(text="Ada")])
     assert not (await log.accept(keys, answer, "c")).appended  # final: refused
     canceled = status_event("t-1", "c", TaskState.CANCELED, None, final=True)
     assert not (await log.append_status(keys, -1, canceled)).appended
+    await log.indexed()
     assert await state() == before
     assert (await listed(log.index, principal, state="completed")).task_ids == ["t-1"]
 
     # a status update for a task Redis does not hold is not indexed either
     missing = status_event("t-2", "c", TaskState.WORKING, None, final=False)
     assert not (await log.append_status(log.keys(principal, "t-2"), 1, missing)).exists
+    await log.indexed()
     assert await state() == before
 
 
@@ -500,10 +511,12 @@ async def test_an_index_failure_does_not_fail_the_append(
     monkeypatch.setattr(log.index, "touch", broken)
     working = status_event("t-1", "c", TaskState.WORKING, None, final=False)
     assert (await log.append_status(log.keys(principal, "t-1"), 1, working)).appended
+    await log.indexed()
     assert "the task index was not updated" in caplog.text
     monkeypatch.undo()
     assert (await meta(log.redis, log.index, principal, "t-1"))["state"] == "submitted"
     # the task's next status repairs the entry
     done = status_event("t-1", "c", TaskState.COMPLETED, None, final=True)
     assert (await log.append_status(log.keys(principal, "t-1"), 2, done)).appended
+    await log.indexed()
     assert (await meta(log.redis, log.index, principal, "t-1"))["state"] == "completed"

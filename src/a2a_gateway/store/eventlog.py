@@ -10,6 +10,7 @@ task index (``events.index``, behind ``ListTasks``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from a2a_gateway.core.states import INTERRUPTED, TERMINAL, TaskState
 from a2a_gateway.models import (
@@ -36,6 +37,8 @@ from a2a_gateway.store.push_configs import PushConfigStore
 from a2a_gateway.store.task_index import TaskIndex, Touched, epoch_ms
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
     from redis.commands.core import AsyncScript
 
     from a2a_gateway.config import Settings
@@ -168,6 +171,7 @@ class EventLog:
             redis, key_prefix, ttl_seconds, terminal_ttl_seconds=self.terminal_ttl_seconds
         )
         self._script: AsyncScript = redis.register_script(script_source())
+        self._indexing: set[asyncio.Future[None]] = set()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EventLog:
@@ -263,7 +267,11 @@ class EventLog:
             status=_dumps(body["status"]),
             history=history,
         )
-        await self._index(keys, result, event.status.timestamp, event.context_id)
+        update = self._index(keys, result, event.status.timestamp, event.context_id)
+        if event.final:
+            await update
+        else:  # a progress update: its publisher does not wait for the index round trip
+            self._in_background(update)
         return result
 
     async def append_artifact(
@@ -311,10 +319,11 @@ class EventLog:
         A create always applies; later updates only in ``seq`` order. The log is the truth
         and the index is derived from it: an index write that fails is logged, not raised
         (a retried append would be refused as a duplicate and could not repair it; the
-        task's next status does)."""
+        task's next status does). A non-final status update is indexed in the background,
+        so a publisher of progress pays one round trip per event, not two; creates,
+        follow-ups and final states are indexed before the append returns."""
         if not result.appended:
             return
-        updated = epoch_ms(timestamp)
         seq = None if agent else result.seq  # only a create knows the agent
 
         async def touch(owner: str) -> Touched:
@@ -329,11 +338,12 @@ class EventLog:
             )
 
         try:
+            updated = epoch_ms(timestamp)
             if await touch(agent) is Touched.UNKNOWN:
                 stored = await self.redis.hget(keys.task, "agent")
                 if stored:
                     await touch(as_text(stored))
-        except RedisError:
+        except Exception:  # derived data: its failure never fails the append
             log.warning("task %s: the task index was not updated", keys.task_id, exc_info=True)
 
     async def snapshot(self, keys: TaskKeys) -> Snapshot | None:
@@ -385,8 +395,21 @@ class EventLog:
         """Whether Redis answers."""
         return bool(await self.redis.ping())
 
+    def _in_background(self, update: Coroutine[Any, Any, None]) -> None:
+        """Run an index update without waiting for it (kept referenced until done; the
+        update logs its own failures). ``close`` waits for the ones still running."""
+        task = asyncio.ensure_future(update)
+        self._indexing.add(task)
+        task.add_done_callback(self._indexing.discard)
+
+    async def indexed(self) -> None:
+        """Wait until the index updates under way have landed (tests, shutdown)."""
+        if self._indexing:
+            await asyncio.gather(*self._indexing, return_exceptions=True)
+
     async def close(self) -> None:
-        """Close the connection pool."""
+        """Finish the index updates under way, then close the connection pool."""
+        await self.indexed()
         await self.redis.aclose()
 
     async def read(self, keys: TaskKeys, after_id: str, *, count: int = 1000) -> list[Entry]:
