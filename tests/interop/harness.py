@@ -2,7 +2,7 @@
 
 :data:`LINES` declares, per client line, the operations its script reports and those the
 line does not have (``ok: null``, "not in this version"). :func:`run_interop` runs the
-scripts as subprocesses (the four suites side by side, the cross-version scenario as a
+scripts as subprocesses (the five suites side by side, the cross-version scenario as a
 chain beside them) and returns every script's lines and exit status;
 :func:`interop_table` renders the results as the markdown table docs/compliance.md holds.
 
@@ -88,6 +88,13 @@ NO_CALL = (
     "`tests/e2e/test_conformance.py`, `test_stream.py`)"
 )
 NEW_IN_1_0 = "n/a: not in this protocol version (new in 1.0)"
+# Google ADK's RemoteA2aAgent only sends messages (SendStreamingMessage) and turns the
+# answers into ADK events: it has no other A2A call.
+ADK_NO_CALL = "n/a: ADK's RemoteA2aAgent has no call for it (it only sends messages)"
+ADK_NO_CANCEL = (
+    "n/a: ADK's RemoteA2aAgent has no call for it (aborting an ADK invocation closes "
+    "the stream, it sends no CancelTask)"
+)
 
 
 def _pinned(requirement: str) -> str:
@@ -128,12 +135,28 @@ LINES = {
             "1.0",
             OPERATIONS + READER_OPERATIONS,
         ),
+        Line(
+            "adk",
+            f"google-adk {_pinned(envs.ADK)} (Python, RemoteA2aAgent)",
+            "1.0",
+            OPERATIONS,
+            {
+                "get": ADK_NO_CALL,
+                "cancel": ADK_NO_CANCEL,
+                "resubscribe": ADK_NO_CALL,
+                "push-set": ADK_NO_CALL,
+                "push-get": ADK_NO_CALL,
+                "push-list": ADK_NO_CALL,
+                "push-delete": ADK_NO_CALL,
+                "list-tasks": ADK_NO_CALL,
+            },
+        ),
     )
 }
 
 DESCRIPTIONS = {
     "card": "agent card resolved from the agent URL; the client picks an interface",
-    "send": "blocking send (echo): completed, artifact echoes the input",
+    "send": "send to echo (blocking where the client has it; ADK only streams): completed, artifact echoes the input",
     "stream": "streaming send (progress): events arrive live, ends completed",
     "get": "get task",
     "cancel": "cancel a running task while streaming it: canceled, the stream ends canceled",
@@ -216,6 +239,8 @@ def script_argv(key: str) -> list[str]:
         return [str(envs.SDK1_ENV.python), str(clients / "sdk1.py")]
     if key == "js1":
         return [str(envs.NODE), str(clients / "js1.mjs")]
+    if key == "adk":
+        return [str(envs.ADK_ENV.python), str(clients / "adk.py")]
     raise ValueError(key)
 
 
@@ -298,7 +323,7 @@ def parse_lines(path: Path) -> list[dict[str, Any]]:
 
 
 def run_interop(base: str, push_base: str, workdir: Path) -> InteropRun:
-    """Run the four suites and the cross-version chain; see the module docstring."""
+    """Run the five suites and the cross-version chain; see the module docstring."""
     started = time.monotonic()
     scripts = Scripts(workdir)
     deadline = started + SCRIPT_TIMEOUT
