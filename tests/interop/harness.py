@@ -28,26 +28,13 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
 from tests.interop import envs
+from tests.interop.clients.interop_common import OPERATIONS
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 SCRIPT_TIMEOUT = 240.0
 
-OPERATIONS = (
-    "card",
-    "send",
-    "stream",
-    "get",
-    "cancel",
-    "resubscribe",
-    "multi-turn",
-    "push-set",
-    "push-get",
-    "push-list",
-    "push-delete",
-    "list-tasks",
-)
 
 READER_OPERATIONS = (
     "cross-get-from-sdk02",

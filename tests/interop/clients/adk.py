@@ -32,6 +32,7 @@ from google.genai import types
 from interop_common import (
     ASK_ROUNDS,
     ECHO_TEXT,
+    OPERATIONS,
     STREAM_INTERVAL,
     STREAM_STEPS,
     Arrivals,
@@ -47,21 +48,6 @@ warnings.filterwarnings("ignore", message=r"\[EXPERIMENTAL\]")
 
 report = Report(f"google-adk {version('google-adk')} (Python, RemoteA2aAgent)", "1.0")
 
-# As harness.OPERATIONS: the ones ADK can drive run, the others are reported absent.
-OPERATIONS = (
-    "card",
-    "send",
-    "stream",
-    "get",
-    "cancel",
-    "resubscribe",
-    "multi-turn",
-    "push-set",
-    "push-get",
-    "push-list",
-    "push-delete",
-    "list-tasks",
-)
 NO_CALL = "RemoteA2aAgent has no call for it (ADK only sends messages)"
 ABSENT = {
     "get": NO_CALL,

@@ -23,6 +23,22 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+# What every client line is asked to do (a line that cannot says why: harness.LINES).
+OPERATIONS = (
+    "card",
+    "send",
+    "stream",
+    "get",
+    "cancel",
+    "resubscribe",
+    "multi-turn",
+    "push-set",
+    "push-get",
+    "push-list",
+    "push-delete",
+    "list-tasks",
+)
+
 NOT_IN_VERSION = "not in this version"
 OPERATION_TIMEOUT = 45.0
 
