@@ -6,6 +6,7 @@ parsed fails at start-up with the variable's name, not later with a ``None``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,17 @@ if TYPE_CHECKING:
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) only accepts local connections."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,15 @@ class Settings:
     drain_seconds: float = 5.0
     miss_cache_seconds: int = 30
     rebuild_queries_per_second: float = 20.0
+    auth: str = ""
+    bind_host: str = "127.0.0.1"
+    api_keys_file: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwks_url: str = ""
+    jwt_algorithms: str = "RS256,ES256"
+    jwt_leeway_seconds: float = 60.0
+    jwt_principal_claim: str = "sub"
 
     ENV = {
         "redis_url": "REDIS_URL",
@@ -82,7 +103,23 @@ class Settings:
         "drain_seconds": "A2A_DRAIN_SECONDS",
         "miss_cache_seconds": "A2A_MISS_CACHE_SECONDS",
         "rebuild_queries_per_second": "A2A_REBUILD_QUERIES_PER_SECOND",
+        "auth": "A2A_AUTH",
+        "bind_host": "A2A_BIND_HOST",
+        "api_keys_file": "A2A_API_KEYS_FILE",
+        "jwt_issuer": "A2A_JWT_ISSUER",
+        "jwt_audience": "A2A_JWT_AUDIENCE",
+        "jwks_url": "A2A_JWKS_URL",
+        "jwt_algorithms": "A2A_JWT_ALGORITHMS",
+        "jwt_leeway_seconds": "A2A_JWT_LEEWAY_SECONDS",
+        "jwt_principal_claim": "A2A_JWT_PRINCIPAL_CLAIM",
     }
+
+    @property
+    def auth_modes(self) -> list[str]:
+        """The accepted authentication modes (``A2A_AUTH``, comma-separated); ``none``
+        when unset."""
+        modes = [m.strip().lower() for m in self.auth.split(",") if m.strip()]
+        return modes or ["none"]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -123,6 +160,18 @@ class Settings:
             raise ConfigError("A2A_MAX_STREAM_SECONDS and A2A_DEADLINE_MARGIN_SECONDS must be >= 0")
         if self.drain_seconds < 0:
             raise ConfigError("A2A_DRAIN_SECONDS must be >= 0")
+        unknown = set(self.auth_modes) - {"none", "apikey", "jwt", "iam"}
+        if unknown:
+            raise ConfigError(
+                f"A2A_AUTH: unknown mode(s) {', '.join(sorted(unknown))}; "
+                "use none, apikey, jwt or iam, comma-separated"
+            )
+        if not self.auth and not is_loopback(self.bind_host):
+            raise ConfigError(
+                f"The gateway binds to {self.bind_host}, not a loopback address, and A2A_AUTH "
+                "is not set: set it to apikey, jwt or iam (or to none, explicitly, to serve "
+                "without authentication)"
+            )
         if self.miss_cache_seconds < 0:
             raise ConfigError("A2A_MISS_CACHE_SECONDS must be >= 0")
         if self.rebuild_queries_per_second <= 0:

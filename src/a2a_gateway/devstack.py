@@ -205,7 +205,7 @@ class Stack:
     ) -> Managed:
         """A gateway process under uvicorn (not yet started). On SIGTERM it drains its
         streams and exits within ``A2A_DRAIN_SECONDS`` (uvicorn's graceful timeout)."""
-        service_env = self.service_env(env)
+        service_env = {"A2A_BIND_HOST": host, **self.service_env(env)}
         drain = service_env.get("A2A_DRAIN_SECONDS") or os.environ.get("A2A_DRAIN_SECONDS")
         argv = [sys.executable, "-m", "uvicorn", "--factory", "a2a_gateway.gateway.app:create_app"]
         argv += ["--host", host, "--port", str(port), "--no-access-log", "--log-level", "warning"]

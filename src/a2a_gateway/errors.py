@@ -147,3 +147,23 @@ class VersionNotSupportedError(RPCError):
     default_message = "A2A protocol version not supported"
     reason = "VERSION_NOT_SUPPORTED"
     http_status = 400
+
+
+class UnauthenticatedError(RPCError):
+    """Missing or invalid credentials: HTTP 401 with ``WWW-Authenticate``. The message
+    says what is wrong with the credential, never whether a task exists."""
+
+    code = -32000
+    default_message = "Authentication required"
+    reason = "UNAUTHENTICATED"
+    http_status = 401
+
+
+class AuthUnavailableError(RPCError):
+    """Credentials cannot be checked right now (the issuer's keys cannot be fetched):
+    HTTP 503 with ``Retry-After``."""
+
+    code = -32000
+    default_message = "Authentication is unavailable; retry later"
+    reason = "UNAVAILABLE"
+    http_status = 503

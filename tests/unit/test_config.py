@@ -102,3 +102,22 @@ def test_temporal_cloud_settings_are_read() -> None:
     assert settings.temporal_api_key == "k"
     assert settings.temporal_tls is False
     assert Settings.from_env({"TEMPORAL_TLS": "yes"}).temporal_tls is True
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.0.0.5", "::", "gateway.example.com"])
+def test_no_authentication_on_a_public_address_refuses_to_start(host: str) -> None:
+    with pytest.raises(ConfigError, match="A2A_AUTH"):
+        Settings.from_env({"A2A_BIND_HOST": host})
+    explicit = Settings.from_env({"A2A_BIND_HOST": host, "A2A_AUTH": "none"})
+    assert explicit.auth_modes == ["none"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "[::1]", "localhost", "127.8.9.10"])
+def test_loopback_needs_no_authentication_setting(host: str) -> None:
+    assert Settings.from_env({"A2A_BIND_HOST": host}).auth_modes == ["none"]
+
+
+def test_auth_modes_are_read_and_checked() -> None:
+    assert Settings.from_env({"A2A_AUTH": " JWT, apikey "}).auth_modes == ["jwt", "apikey"]
+    with pytest.raises(ConfigError, match="kerberos"):
+        Settings.from_env({"A2A_AUTH": "jwt,kerberos"})

@@ -49,11 +49,13 @@ from a2a_gateway.errors import (
     RPCError,
 )
 from a2a_gateway.gateway import guards, jsonrpc, sse
+from a2a_gateway.gateway.auth.chain import Authentication
 from a2a_gateway.gateway.capacity import RETRY_AFTER_SECONDS, AtCapacity, Capacity
 from a2a_gateway.gateway.card import agent_card
 from a2a_gateway.gateway.deadline import stream_deadline
 from a2a_gateway.gateway.disconnect import ClientGone, ClientWatch
 from a2a_gateway.gateway.drain import drain_on_signals
+from a2a_gateway.gateway.identity import auth_failure, authentication, identify
 from a2a_gateway.gateway.protocol import negotiate
 from a2a_gateway.gateway.protocol.base import Dialect, Method, failure, rpc_frames, success
 from a2a_gateway.gateway.protocol.legacy import LEGACY
@@ -64,13 +66,14 @@ from a2a_gateway.gateway.service import A2AService, Call
 from a2a_gateway.routing import Route, Routing
 from a2a_gateway.store.eventlog import EventLog
 from a2a_gateway.store.hub import StreamHub
-from a2a_gateway.store.keys import ANONYMOUS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from pydantic import BaseModel
     from starlette.requests import Request
+
+    from a2a_gateway.gateway.auth.base import Identity
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -85,12 +88,19 @@ WWW_AUTHENTICATE = 'Bearer realm="a2a-gateway"'
 class Gateway:
     """The request handlers, bound to one service, routing table and settings."""
 
-    def __init__(self, settings: Settings, routing: Routing, service: A2AService) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        routing: Routing,
+        service: A2AService,
+        auth: Authentication | None = None,
+    ) -> None:
         self.settings = settings
         self.routing = routing
         self.service = service
+        self.auth = auth or Authentication([], allow_anonymous=True)
         self.capacity = Capacity(settings.max_streams)
-        self.rest = RestApi(service, routing, settings, self.capacity)
+        self.rest = RestApi(service, routing, settings, self.capacity, self.auth)
 
     def _route(self, request: Request) -> Route | None:
         return self.routing.get(request.path_params.get("agent"))
@@ -152,6 +162,10 @@ class Gateway:
         except RPCError as err:
             return JSONResponse(failure(V1, None, err), status_code=400)
         dialect: Dialect = V1 if version == "1.0" else LEGACY
+        try:
+            identity = await identify(self.auth, request.headers)
+        except RPCError as err:
+            return auth_failure(failure(dialect, None, err), err, self.auth)
         if route is None:
             error: RPCError = MethodNotFoundError(
                 f"No agent named {request.path_params.get('agent')!r}"
@@ -176,7 +190,7 @@ class Gateway:
             return JSONResponse(failure(dialect, err.request_id, err.error))
         except RPCError as err:
             return JSONResponse(failure(dialect, None, err))
-        exchange = Exchange(dialect, route, version, request)
+        exchange = Exchange(dialect, route, version, request, identity)
         async with ClientWatch(request.receive) as watch:
             if isinstance(data, list):
                 return await self._batch(data, exchange, watch)
@@ -320,10 +334,12 @@ class Exchange:
     route: Route
     version: str
     request: Request
+    identity: Identity
 
     def call(self, deadline: float | None) -> Call:
         last_event_id = self.request.headers.get("last-event-id")
-        return Call(ANONYMOUS, self.route, self.version, last_event_id, deadline)
+        principal = self.identity.principal
+        return Call(principal, self.route, self.version, last_event_id, deadline)
 
 
 def _resolve(
@@ -369,6 +385,7 @@ def create_app(
     routing = routing or Routing.load(settings.routes_file)
     middleware = guards.middleware(settings)
     events = EventLog.from_settings(settings)
+    auth = authentication(settings)
     holder: dict[str, Gateway] = {}
 
     @contextlib.asynccontextmanager
@@ -376,7 +393,7 @@ def create_app(
         task_runner = runner or await TemporalRunner.connect(settings)
         hub = StreamHub(events.redis, queue_size=settings.subscriber_queue)
         service = A2AService(events, hub, task_runner, settings)
-        gateway = holder["gateway"] = Gateway(settings, routing, service)
+        gateway = holder["gateway"] = Gateway(settings, routing, service, auth)
         try:
             with drain_on_signals(gateway.drain):
                 yield

@@ -38,11 +38,11 @@ from a2a_gateway.gateway import guards, jsonrpc, sse
 from a2a_gateway.gateway.capacity import RETRY_AFTER_SECONDS, AtCapacity
 from a2a_gateway.gateway.deadline import stream_deadline
 from a2a_gateway.gateway.disconnect import ClientGone, ClientWatch
+from a2a_gateway.gateway.identity import auth_failure, identify
 from a2a_gateway.gateway.protocol import negotiate, v1_parse, v1_render
 from a2a_gateway.gateway.protocol.base import blocking, sse_frames
 from a2a_gateway.gateway.protocol.v1 import stream_result
 from a2a_gateway.gateway.service import V1, Call
-from a2a_gateway.store.keys import ANONYMOUS
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from a2a_gateway.config import Settings
+    from a2a_gateway.gateway.auth.chain import Authentication
     from a2a_gateway.gateway.capacity import Capacity
     from a2a_gateway.gateway.service import A2AService
     from a2a_gateway.routing import Route, Routing
@@ -77,19 +78,36 @@ class RestApi:
     the process's capacity (shared with the JSON-RPC endpoints)."""
 
     def __init__(
-        self, service: A2AService, routing: Routing, settings: Settings, capacity: Capacity
+        self,
+        service: A2AService,
+        routing: Routing,
+        settings: Settings,
+        capacity: Capacity,
+        auth: Authentication,
     ) -> None:
         self.service = service
         self.routing = routing
         self.settings = settings
         self.capacity = capacity
+        self.auth = auth
 
     # -- plumbing -------------------------------------------------------------------------
 
     def _call(self, request: Request, route: Route) -> Call:
+        """The call of an identified request (``_identify`` ran first)."""
         deadline = stream_deadline(request.headers, self.settings)
         last_event_id = request.headers.get("last-event-id")
-        return Call(ANONYMOUS, route, V1, last_event_id, deadline)
+        principal = request.state.identity.principal
+        return Call(principal, route, V1, last_event_id, deadline)
+
+    async def _identify(self, request: Request) -> Response | None:
+        """Identify the caller (kept on ``request.state``), or the response refusing it."""
+        try:
+            request.state.identity = await identify(self.auth, request.headers)
+        except RPCError as err:
+            _, body = v1_render.rest_error(err)
+            return auth_failure(body, err, self.auth)
+        return None
 
     def _route(self, request: Request) -> Route:
         route = self.routing.get(request.path_params.get("agent"))
@@ -138,6 +156,9 @@ class RestApi:
         """Run one non-streaming operation and answer its result (a JSON-ready value)."""
         try:
             self._check_version(request)
+            refused = await self._identify(request)
+            if refused is not None:
+                return refused
             result = await work(self._route(request))
         except AtCapacity as full:
             return error_response(full.error, {"Retry-After": str(RETRY_AFTER_SECONDS)})
@@ -174,6 +195,9 @@ class RestApi:
         error responses (HTTP status and ``google.rpc.Status`` body)."""
         try:
             self._check_version(request)
+            refused = await self._identify(request)
+            if refused is not None:
+                return refused
             route = self._route(request)
             slot = self.capacity.take("stream")
         except AtCapacity as full:

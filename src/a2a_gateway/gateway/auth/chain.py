@@ -1,0 +1,114 @@
+"""The configured authenticators, tried in order: who a request comes from.
+
+``identify`` asks each authenticator in the order the modes were listed; the first
+``Identity`` wins, and the first ``AuthError`` is raised at once (a bad credential is never
+silently skipped for a weaker one). When none recognises a credential the caller is
+``ANONYMOUS_IDENTITY`` if mode ``none`` is on, else ``AuthError("authentication
+required")``. The modes' credentials do not overlap: a JWT-shaped bearer token is the
+``jwt`` scheme's, any other bearer token or ``X-API-Key`` the ``apikey`` scheme's, the
+adapter's request context the ``iam`` scheme's. ``build`` refuses an unknown mode or a
+mode without its settings, naming the environment variable to set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from a2a_gateway.gateway.auth.apikey import ApiKeys
+from a2a_gateway.gateway.auth.base import ANONYMOUS_IDENTITY, AuthError
+from a2a_gateway.gateway.auth.iam import IamAuthenticator
+from a2a_gateway.gateway.auth.jwt import JwtAuthenticator, check_algorithms
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from a2a_gateway.gateway.auth.base import Authenticator, Identity
+
+MODES = ("none", "apikey", "jwt", "iam")
+REQUIRED = "authentication required"
+
+
+class Authentication:
+    """``authenticators`` in precedence order; ``allow_anonymous`` admits callers with no
+    credential as ``anonymous``."""
+
+    def __init__(self, authenticators: Sequence[Authenticator], *, allow_anonymous: bool) -> None:
+        if not authenticators and not allow_anonymous:
+            raise ValueError("no authenticator and anonymous callers refused: nobody could call")
+        self.authenticators = tuple(authenticators)
+        self.allow_anonymous = allow_anonymous
+
+    async def identify(self, headers: Mapping[str, str]) -> Identity:
+        for authenticator in self.authenticators:
+            try:
+                identity = await authenticator.authenticate(headers)
+            except AuthError as err:
+                if err.scheme is None:
+                    err.scheme = authenticator.scheme
+                raise
+            if identity is not None:
+                return identity
+        if self.allow_anonymous:
+            return ANONYMOUS_IDENTITY
+        raise AuthError(REQUIRED)
+
+    def challenges(self, error: AuthError | None = None) -> list[str]:
+        """The ``WWW-Authenticate`` values, one per scheme (duplicates dropped); the scheme
+        that raised ``error`` says why it refused the credential."""
+        values = (
+            a.challenge(error if error is not None and error.scheme == a.scheme else None)
+            for a in self.authenticators
+        )
+        return list(dict.fromkeys(values))
+
+
+def build(
+    modes: Sequence[str],
+    *,
+    api_keys_file: Path | str | None = None,
+    jwt_issuer: str | None = None,
+    jwt_audience: str | None = None,
+    jwks_url: str | None = None,
+    jwt_algorithms: Sequence[str] = ("RS256", "ES256"),
+    jwt_leeway_seconds: float = 60,
+    jwt_principal_claim: str = "sub",
+) -> Authentication:
+    """The ``Authentication`` for ``A2A_AUTH`` ``modes``, or ``ValueError`` naming what is
+    wrong (an unknown mode, a missing setting, a refused algorithm, an unreadable key file).
+    """
+    wanted = list(dict.fromkeys(m.strip().lower() for m in modes if m.strip()))
+    if not wanted:
+        raise ValueError(f"A2A_AUTH names no mode; use {', '.join(MODES)}")
+    unknown = [m for m in wanted if m not in MODES]
+    if unknown:
+        raise ValueError(f"A2A_AUTH: unknown mode {', '.join(unknown)}; use {', '.join(MODES)}")
+    authenticators: list[Authenticator] = []
+    for mode in wanted:
+        if mode == "apikey":
+            if not api_keys_file:
+                raise ValueError("A2A_AUTH includes apikey but A2A_API_KEYS_FILE is not set")
+            authenticators.append(ApiKeys(Path(api_keys_file)))
+        elif mode == "jwt":
+            for value, name in ((jwt_issuer, "A2A_JWT_ISSUER"), (jwt_audience, "A2A_JWT_AUDIENCE")):
+                if not value:
+                    raise ValueError(f"A2A_AUTH includes jwt but {name} is not set")
+            try:
+                algorithms = check_algorithms(jwt_algorithms)
+            except ValueError as err:
+                raise ValueError(f"A2A_JWT_ALGORITHMS: {err}") from None
+            if not jwt_principal_claim:
+                raise ValueError("A2A_JWT_PRINCIPAL_CLAIM must not be empty")
+            authenticators.append(
+                JwtAuthenticator(
+                    str(jwt_issuer),
+                    str(jwt_audience),
+                    jwks_url=jwks_url or None,
+                    algorithms=algorithms,
+                    leeway_seconds=jwt_leeway_seconds,
+                    principal_claim=jwt_principal_claim,
+                )
+            )
+        elif mode == "iam":
+            authenticators.append(IamAuthenticator())
+    return Authentication(authenticators, allow_anonymous="none" in wanted)
