@@ -184,6 +184,13 @@ class PushNotificationConfig(A2AModel):
             raise ValueError("url must be an absolute http(s) URL")
         return self
 
+    def public(self) -> PushNotificationConfig:
+        """The config as a caller may read it back: without its ``token`` and the
+        ``authentication`` credentials, which are stored for delivery only."""
+        auth = self.authentication
+        shown = auth.model_copy(update={"credentials": None}) if auth is not None else None
+        return self.model_copy(update={"token": None, "authentication": shown})
+
 
 class MessageSendConfiguration(A2AModel):
     accepted_output_modes: list[MediaType] | None = Field(default=None, max_length=MAX_LIST_ITEMS)

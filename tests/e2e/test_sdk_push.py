@@ -75,6 +75,13 @@ async def new_task(client: A2AClient, **config: Any) -> Task:
     return response.root.result
 
 
+def public(config: PushNotificationConfig) -> PushNotificationConfig:
+    """A config as the gateway reads it back: no token, no credentials (issue 11)."""
+    auth = config.authentication
+    shown = auth.model_copy(update={"credentials": None}) if auth is not None else None
+    return config.model_copy(update={"token": None, "authentication": shown})
+
+
 def push_config(config_id: str | None, **extra: Any) -> PushNotificationConfig:
     fields: dict[str, Any] = {"token": f"tok-{config_id}", **extra}
     return PushNotificationConfig(url="https://hooks.example.com/a2a", id=config_id, **fields)
@@ -140,7 +147,7 @@ async def test_set_get_list_delete_push_configs_with_sdk_models(
         response = await set_config(client, task.id, config)
         assert isinstance(response.root, SetTaskPushNotificationConfigSuccessResponse), response
         assert response.root.result.task_id == task.id
-        assert response.root.result.push_notification_config == config
+        assert response.root.result.push_notification_config == public(config)
 
     got = await client.get_task_callback(
         GetTaskPushNotificationConfigRequest(
@@ -153,7 +160,7 @@ async def test_set_get_list_delete_push_configs_with_sdk_models(
     assert isinstance(got.root, GetTaskPushNotificationConfigSuccessResponse), got
     assert got.root.id == "get-b"
     assert got.root.result == TaskPushNotificationConfig(
-        task_id=task.id, push_notification_config=second
+        task_id=task.id, push_notification_config=public(second)
     )
 
     # Without a config id (the 0.2.x TaskIdParams form): the task's first config.
@@ -161,11 +168,11 @@ async def test_set_get_list_delete_push_configs_with_sdk_models(
         GetTaskPushNotificationConfigRequest(id="get-any", params=TaskIdParams(id=task.id))
     )
     assert isinstance(got.root, GetTaskPushNotificationConfigSuccessResponse), got
-    assert got.root.result.push_notification_config == first
+    assert got.root.result.push_notification_config == public(first)
 
     configs = listed(await list_configs(http, client, task.id))
     assert configs == [
-        TaskPushNotificationConfig(task_id=task.id, push_notification_config=c)
+        TaskPushNotificationConfig(task_id=task.id, push_notification_config=public(c))
         for c in (first, second)
     ]
 
@@ -174,13 +181,13 @@ async def test_set_get_list_delete_push_configs_with_sdk_models(
     response = await set_config(client, task.id, replaced)
     assert isinstance(response.root, SetTaskPushNotificationConfigSuccessResponse), response
     configs = listed(await list_configs(http, client, task.id))
-    assert [c.push_notification_config for c in configs] == [replaced, second]
+    assert [c.push_notification_config for c in configs] == [public(replaced), public(second)]
 
     deleted = await delete_config(http, client, task.id, "cfg-a")
     assert isinstance(deleted.root, DeleteTaskPushNotificationConfigSuccessResponse), deleted
     assert deleted.root.result is None
     configs = listed(await list_configs(http, client, task.id))
-    assert [c.push_notification_config for c in configs] == [second]
+    assert [c.push_notification_config for c in configs] == [public(second)]
 
     # Deleting again is not an error; getting the deleted config is.
     again = await delete_config(http, client, task.id, "cfg-a")
@@ -220,7 +227,7 @@ async def test_push_config_in_message_send_is_listed(
     config = push_config("from-send")
     task = await new_task(client, blocking=False, push_notification_config=config)
     configs = listed(await list_configs(http, client, task.id))
-    assert [c.push_notification_config for c in configs] == [config]
+    assert [c.push_notification_config for c in configs] == [public(config)]
 
 
 async def test_push_config_methods_on_unknown_task_are_task_not_found(

@@ -10,16 +10,20 @@ are driven in ``tests/interop``.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from a2a_gateway.config import Settings
+from a2a_gateway.store.keys import ANONYMOUS, TaskKeys
 from tests.e2e.sse import Frame, events, frames, message, rpc
 
 if TYPE_CHECKING:
     import httpx
+    from redis.asyncio import Redis
 
 V1 = {"A2A-Version": "1.0"}
 PROGRESS = "/agents/progress/"
@@ -268,7 +272,9 @@ async def test_cancel_task(http: httpx.AsyncClient, gateway_url: str) -> None:
     assert again["error"]["code"] == -32002
 
 
-async def test_push_config_methods(http: httpx.AsyncClient, push_gateway_url: str) -> None:
+async def test_push_config_methods(
+    http: httpx.AsyncClient, push_gateway_url: str, redis: Redis
+) -> None:
     done = await v1_call(http, push_gateway_url, "SendMessage", v1_message("push"))
     task_id = done["result"]["task"]["id"]
     config = {
@@ -279,15 +285,22 @@ async def test_push_config_methods(http: httpx.AsyncClient, push_gateway_url: st
         "authentication": {"scheme": "Bearer", "credentials": "secret"},
     }
     created = await v1_call(http, push_gateway_url, "CreateTaskPushNotificationConfig", config)
-    assert created["result"] == config
+    # Stored for delivery, never read back: the token and the credentials (issue 11).
+    shown = {k: v for k, v in config.items() if k != "token"}
+    shown["authentication"] = {"scheme": "Bearer"}
+    assert created["result"] == shown
+    keys = TaskKeys.of(ANONYMOUS, task_id, Settings().buckets)
+    stored = json.loads(await redis.hget(keys.push, "hook-1"))  # what delivery will use
+    assert stored["token"] == "tok"
+    assert stored["authentication"] == {"schemes": ["Bearer"], "credentials": "secret"}
     got = await v1_call(
         http, push_gateway_url, "GetTaskPushNotificationConfig", {"taskId": task_id, "id": "hook-1"}
     )
-    assert got["result"] == config
+    assert got["result"] == shown
     listed = await v1_call(
         http, push_gateway_url, "ListTaskPushNotificationConfigs", {"taskId": task_id}
     )
-    assert listed["result"] == {"configs": [config], "nextPageToken": ""}
+    assert listed["result"] == {"configs": [shown], "nextPageToken": ""}
     for _ in range(2):  # idempotent
         deleted = await v1_call(
             http,

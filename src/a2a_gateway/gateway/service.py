@@ -516,6 +516,8 @@ class A2AService:
         return TaskPage(tasks, found.next_page_token, params.page_size, total)
 
     # -- tasks/pushNotificationConfig/* ---------------------------------------------------
+    # Configs are stored whole (delivery needs the token and credentials) and read back
+    # without them (``PushNotificationConfig.public``), in every version.
 
     async def _push_keys(self, call: Call, task_id: str) -> TaskKeys:
         if not self.settings.push_notifications:
@@ -529,7 +531,9 @@ class A2AService:
         """``tasks/pushNotificationConfig/set``: add or replace one of the task's configs."""
         keys = await self._push_keys(call, params.task_id)
         stored = await self._push_set(keys, params.push_notification_config)
-        return TaskPushNotificationConfig(task_id=params.task_id, push_notification_config=stored)
+        return TaskPushNotificationConfig(
+            task_id=params.task_id, push_notification_config=stored.public()
+        )
 
     async def _push_set(
         self, keys: TaskKeys, config: PushNotificationConfig
@@ -552,13 +556,15 @@ class A2AService:
                 + (f" with id {config_id!r}" if config_id else ""),
                 data={"taskId": params.id, "pushNotificationConfigId": config_id},
             )
-        return TaskPushNotificationConfig(task_id=params.id, push_notification_config=stored)
+        return TaskPushNotificationConfig(
+            task_id=params.id, push_notification_config=stored.public()
+        )
 
     async def push_list(self, call: Call, params: TaskIdParams) -> list[TaskPushNotificationConfig]:
         """``tasks/pushNotificationConfig/list``: every config of the task."""
         keys = await self._push_keys(call, params.id)
         return [
-            TaskPushNotificationConfig(task_id=params.id, push_notification_config=c)
+            TaskPushNotificationConfig(task_id=params.id, push_notification_config=c.public())
             for c in await self.push.list(keys)
         ]
 
