@@ -19,7 +19,7 @@ import jwt
 import pytest
 
 from tests.e2e.sse import events, frames, message, rpc
-from tests.unit.auth_issuer import AUDIENCE, Issuer, rsa_key
+from tests.unit.auth_issuer import AUDIENCE, Issuer, issuer_with_one_key, rsa_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -210,12 +210,8 @@ async def test_keys_are_added_and_revoked_without_a_restart(
 
 @pytest.fixture
 def issuer() -> Iterator[Issuer]:
-    server = Issuer()
-    server.add("k1", rsa_key())
-    try:
+    with issuer_with_one_key() as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def test_jwt_principals_are_isolated_and_bad_tokens_refused(

@@ -5,15 +5,19 @@ thread that counts the requests it answers. Tests change what it publishes while
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 AUDIENCE = "a2a-gateway-tests"
@@ -114,3 +118,14 @@ class Issuer:
         """A token signed by ``kid``'s key (or ``key``); claim ``None`` removes a claim."""
         signing_key = key if key is not None else self.keys[kid]
         return jwt.encode(self.claims(**claims), signing_key, algorithm=alg, headers={"kid": kid})
+
+
+@contextlib.contextmanager
+def issuer_with_one_key(kid: str = "k1") -> Iterator[Issuer]:
+    """A running issuer publishing one fresh RSA key as ``kid``; stopped on exit."""
+    server = Issuer()
+    server.add(kid, rsa_key())
+    try:
+        yield server
+    finally:
+        server.stop()

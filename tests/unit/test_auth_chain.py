@@ -19,7 +19,7 @@ from a2a_gateway.gateway.auth.base import (
 from a2a_gateway.gateway.auth.chain import Authentication, build
 from a2a_gateway.gateway.auth.iam import IamAuthenticator
 from a2a_gateway.gateway.auth.jwt import JwtAuthenticator
-from tests.unit.auth_issuer import AUDIENCE, Issuer, rsa_key
+from tests.unit.auth_issuer import AUDIENCE, Issuer, issuer_with_one_key
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -71,12 +71,8 @@ def key_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def issuer() -> Iterator[Issuer]:
-    server = Issuer()
-    server.add("k1", rsa_key())
-    try:
+    with issuer_with_one_key() as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def test_first_identity_in_the_listed_order_wins(key_file: Path, issuer: Issuer) -> None:
