@@ -4,6 +4,7 @@ and the 1.0 error bodies of both bindings."""
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -801,3 +802,28 @@ def test_unknown_reasons_take_their_status_from_http() -> None:
         http_status = 418
 
     assert render.rest_error(Odd())[1]["error"]["status"] == "UNKNOWN"
+
+
+def test_a_stored_event_is_rendered_once_for_every_stream() -> None:
+    """1.0 streams of one task share the rendering of each event (small ones are cached)."""
+    from a2a_gateway.gateway.protocol import v1
+    from a2a_gateway.store.eventlog import Entry, status_event
+
+    event = status_event("t-1", "c-1", TaskState.WORKING, None, False).model_dump_json(
+        by_alias=True, exclude_none=True
+    )
+    entry = Entry("1-0", 1, event, False)
+    before = v1._cached_event.cache_info()
+    first, second = v1.stream_result(entry), v1.stream_result(entry)
+    after = v1._cached_event.cache_info()
+    assert first == second
+    assert json.loads(first)["statusUpdate"]["status"]["state"] == "TASK_STATE_WORKING"
+    assert after.hits - before.hits >= 1 and after.misses - before.misses <= 1
+    text = "x" * v1.CACHED_EVENT_CHARS
+    said = models.Message(message_id="m", role="agent", parts=[models.TextPart(text=text)])
+    big = status_event("t-1", "c-1", TaskState.WORKING, said, False)
+    big_entry = Entry("2-0", 2, big.model_dump_json(by_alias=True, exclude_none=True), False)
+    size = v1._cached_event.cache_info().currsize
+    rendered = json.loads(v1.stream_result(big_entry))["statusUpdate"]["status"]["message"]
+    assert rendered["parts"] == [{"text": text}]
+    assert v1._cached_event.cache_info().currsize == size  # too big to keep

@@ -309,16 +309,17 @@ class Gateway:
         try:
             method, params = _resolve(method, rpc_request, dialect)
             items = await getattr(self.service, method.handler)(call, params)
-        except BaseException as err:
+        except Exception as err:
             slot.release()
-            if not isinstance(err, Exception):
-                raise
             if not isinstance(err, RPCError):
                 log.exception("internal error in %s", rpc_request.method)
             answer = failure(dialect, rpc_request.id, _shown(err))
             if not guards.accepts_event_stream(exchange.request.headers.get("accept")):
                 return JSONResponse(answer)
             return sse.EventStreamResponse(_one(answer))
+        except BaseException:  # cancelled: the slot is given back all the same
+            slot.release()
+            raise
         return sse.EventStreamResponse(
             rpc_frames(dialect, rpc_request.id, items),
             on_close=slot.release,

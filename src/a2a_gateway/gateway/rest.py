@@ -117,9 +117,8 @@ class RestApi:
 
     @staticmethod
     def _check_version(request: Request) -> None:
-        version = negotiate.requested(request.headers, request.query_params)
-        explicit = request.headers.get(negotiate.HEADER) or request.query_params.get("A2A-Version")
-        if explicit and version != V1:
+        version = negotiate.requested(request.headers, request.query_params, default=V1)
+        if version != V1:
             raise VersionNotSupportedError(
                 f"The HTTP+JSON binding is served in A2A 1.0 only, not {version}",
                 data={"requested": version, "supported": [V1]},

@@ -21,14 +21,15 @@ SUPPORTED = ("0.2", "0.3", "1.0")
 _VERSION = re.compile(r"\s*v?(\d{1,4})\.(\d{1,4})(?:\.\d{1,4})?\s*")
 
 
-def requested(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
-    """The ``Major.Minor`` the request asks for (``"0.3"`` when it names none), or
+def requested(headers: Mapping[str, str], query: Mapping[str, str], *, default: str = "0.3") -> str:
+    """The ``Major.Minor`` the request asks for (``default`` when it names none: 0.3, as
+    §3.6.2 says, unless the binding exists in one version only), or
     ``VersionNotSupportedError``. The header wins over the query parameter."""
     raw = headers.get(HEADER)
     if raw is None:
         raw = next((v for k, v in query.items() if k.lower() == HEADER), None)
     if raw is None or not raw.strip():
-        return "0.3"
+        return default
     match = _VERSION.fullmatch(raw)
     version = f"{int(match[1])}.{int(match[2])}" if match else None
     if version not in SUPPORTED:

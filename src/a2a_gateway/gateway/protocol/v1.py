@@ -10,6 +10,7 @@ are rendered from it. Streams carry ``StreamResponse`` objects (``{"task": …}`
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -80,9 +81,26 @@ METHODS: dict[str, Method] = {
 def stream_result(item: TaskSnapshot | Entry) -> str:
     """A stream item as a 1.0 ``StreamResponse`` (JSON)."""
     if isinstance(item, TaskSnapshot):
-        body = {"task": v1_render.task(item.task)}
-    else:
-        body = v1_render.stream_event(json.loads(item.event))
+        return _compact({"task": v1_render.task(item.task)})
+    if len(item.event) <= CACHED_EVENT_CHARS:
+        return _cached_event(item.event)
+    return _logged_event(item.event)
+
+
+def _logged_event(stored: str) -> str:
+    """A stored event (the internal model's JSON) as a 1.0 ``StreamResponse``."""
+    return _compact(v1_render.stream_event(json.loads(stored)))
+
+
+# Every 1.0 subscriber of a task is handed the same entries, so an event is parsed,
+# validated and rendered once per process, not once per stream. Bounded: at most
+# CACHED_EVENTS events of at most CACHED_EVENT_CHARS each (big artifact chunks are not kept).
+CACHED_EVENTS = 512
+CACHED_EVENT_CHARS = 16_384
+_cached_event = functools.lru_cache(maxsize=CACHED_EVENTS)(_logged_event)
+
+
+def _compact(body: dict[str, Any]) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
