@@ -106,3 +106,25 @@ class IndexKeys:
 
     def all(self) -> list[str]:
         return [self.tasks, self.meta, self.expiry]
+
+
+@dataclass(frozen=True)
+class QuotaKeys:
+    """The keys of one principal's limits (``store.quotas``): all share the tag
+    ``{q:<principal>}``, so every quota script runs in one slot per principal on a cluster
+    (a busy principal loads its own slot, never a global key), and carry the principal."""
+
+    principal: str
+    prefix: str = "a2a"
+
+    def _key(self, kind: str) -> str:
+        return f"{self.prefix}:{{q:{self.principal}}}:{kind}"
+
+    @property
+    def rate(self) -> str:
+        """Hash: the token bucket (``tokens``, and ``ts``, its last refill in server ms)."""
+        return self._key("rate")
+
+    def lease(self, kind: str) -> str:
+        """Sorted set: the live leases of ``kind``, lease id scored by its expiry (server ms)."""
+        return self._key(f"lease:{kind}")
