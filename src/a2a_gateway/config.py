@@ -67,8 +67,11 @@ class Settings:
     auth: str = ""
     bind_host: str = "127.0.0.1"
     api_keys_file: str = ""
+    api_keys_secret: str = ""
+    api_keys_secret_reload_seconds: float = 60.0
     jwt_issuer: str = ""
     jwt_audience: str = ""
+    jwt_audience_claim: str = "aud"
     jwks_url: str = ""
     jwt_algorithms: str = "RS256,ES256"
     jwt_leeway_seconds: float = 60.0
@@ -106,8 +109,11 @@ class Settings:
         "auth": "A2A_AUTH",
         "bind_host": "A2A_BIND_HOST",
         "api_keys_file": "A2A_API_KEYS_FILE",
+        "api_keys_secret": "A2A_API_KEYS_SECRET",
+        "api_keys_secret_reload_seconds": "A2A_API_KEYS_SECRET_RELOAD_SECONDS",
         "jwt_issuer": "A2A_JWT_ISSUER",
         "jwt_audience": "A2A_JWT_AUDIENCE",
+        "jwt_audience_claim": "A2A_JWT_AUDIENCE_CLAIM",
         "jwks_url": "A2A_JWKS_URL",
         "jwt_algorithms": "A2A_JWT_ALGORITHMS",
         "jwt_leeway_seconds": "A2A_JWT_LEEWAY_SECONDS",
@@ -172,6 +178,8 @@ class Settings:
                 "is not set: set it to apikey, jwt or iam (or to none, explicitly, to serve "
                 "without authentication)"
             )
+        if self.api_keys_secret_reload_seconds <= 0:
+            raise ConfigError("A2A_API_KEYS_SECRET_RELOAD_SECONDS must be positive")
         if self.miss_cache_seconds < 0:
             raise ConfigError("A2A_MISS_CACHE_SECONDS must be >= 0")
         if self.rebuild_queries_per_second <= 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from starlette.datastructures import Headers
 
-from a2a_gateway.gateway.auth.apikey import ApiKeys, hash_key, new_key
+from a2a_gateway.gateway.auth.apikey import (
+    ApiKeys,
+    hash_key,
+    main,
+    new_entry,
+    new_key,
+    with_entry,
+    without,
+)
 from a2a_gateway.gateway.auth.base import AuthError, looks_like_jwt
 
 if TYPE_CHECKING:
@@ -188,3 +197,60 @@ def test_challenge(key_file: Path) -> None:
     keys = ApiKeys(key_file)
     assert keys.challenge() == 'Bearer realm="a2a-gateway"'
     assert 'error="invalid_token"' in keys.challenge(AuthError("invalid API key"))
+
+
+async def test_new_entry_makes_a_key_the_file_accepts(tmp_path: Path) -> None:
+    key, entry = new_entry("dave", "robot")
+    assert entry == {"sha256": hash_key(key), "principal": "dave", "name": "robot"}
+    assert not looks_like_jwt(key) and len(key) == 43
+    path = tmp_path / "keys.json"
+    path.write_text(with_entry('{"keys": []}', entry))
+    assert await who(ApiKeys(path), {"X-API-Key": key}) == "dave"
+    assert "name" not in new_entry("erin")[1]
+    with pytest.raises(ValueError, match="principal"):
+        new_entry("")
+
+
+def test_with_entry_and_without_check_the_document() -> None:
+    _, first = new_entry("alice", "ci")
+    _, second = new_entry("alice", "laptop")
+    document = with_entry(with_entry('{"keys": []}', first), second)
+    assert [k["name"] for k in json.loads(document)["keys"]] == ["ci", "laptop"]
+    with pytest.raises(ValueError, match="repeats the digest"):
+        with_entry(document, first)
+    with pytest.raises(ValueError, match="not JSON"):
+        with_entry("{oops", first)
+    remaining, removed = without(document, "ci")
+    assert removed == 1
+    assert json.loads(remaining)["keys"] == [second]
+    _, nameless = new_entry("bob")
+    remaining, removed = without(with_entry(remaining, nameless), "bob")  # by principal
+    assert (removed, json.loads(remaining)["keys"]) == (1, [second])
+
+
+def test_the_operator_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["new", "alice", "ci"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    key = out[0].rsplit(" ", 1)[1]
+    entry = json.loads(out[1].split(": ", 1)[1])
+    assert entry == {"sha256": hash_key(key), "principal": "alice", "name": "ci"}
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps({"keys": [entry]})))
+    assert main(["add", "bob", "laptop"]) == 0
+    captured = capsys.readouterr()
+    keys = json.loads(captured.out)["keys"]
+    bob_key = captured.err.strip().rsplit(" ", 1)[1]
+    assert [k["principal"] for k in keys] == ["alice", "bob"]
+    assert keys[1]["sha256"] == hash_key(bob_key) and bob_key not in captured.out
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(captured.out))
+    assert main(["revoke", "ci"]) == 0
+    assert [k["principal"] for k in json.loads(capsys.readouterr().out)["keys"]] == ["bob"]
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("{broken"))
+    assert main(["add", "carol"]) == 2
+    assert "not JSON" in capsys.readouterr().err
+    assert main([]) == 2
+    assert "usage" in capsys.readouterr().err

@@ -158,7 +158,18 @@ def test_build_normalises_modes(key_file: Path) -> None:
     [
         (["kerberos"], {}, "unknown mode kerberos"),
         ([], {}, "names no mode"),
-        (["apikey"], {}, "A2A_API_KEYS_FILE is not set"),
+        (["apikey"], {}, "neither A2A_API_KEYS_FILE nor A2A_API_KEYS_SECRET is set"),
+        (
+            ["apikey"],
+            {"api_keys_file": "keys.json", "api_keys_secret": "a2a/keys"},
+            "A2A_API_KEYS_FILE and A2A_API_KEYS_SECRET are both set",
+        ),
+        (["jwt"], {"jwt_issuer": "https://i.example", "jwt_audience": " , "}, "A2A_JWT_AUDIENCE"),
+        (
+            ["jwt"],
+            {"jwt_issuer": "https://i", "jwt_audience": "a", "jwt_audience_claim": ""},
+            "A2A_JWT_AUDIENCE_CLAIM must not be empty",
+        ),
         (["jwt"], {"jwt_audience": "a"}, "A2A_JWT_ISSUER is not set"),
         (["jwt"], {"jwt_issuer": "https://i.example"}, "A2A_JWT_AUDIENCE is not set"),
         (
@@ -178,6 +189,26 @@ def test_build_refuses_bad_configurations(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         build(modes, **settings)  # type: ignore[arg-type]
+
+
+async def test_build_passes_audiences_and_the_audience_claim(issuer: Issuer) -> None:
+    """A2A_JWT_AUDIENCE may list several audiences; A2A_JWT_AUDIENCE_CLAIM=client_id checks
+    the claim Cognito access tokens carry instead of aud."""
+    auth = build(
+        ["jwt"],
+        jwt_issuer=issuer.url,
+        jwt_audience=" client-a , client-b,",
+        jwt_audience_claim="client_id",
+        jwks_url=issuer.jwks_url,
+    )
+    (jwt_auth,) = auth.authenticators
+    assert isinstance(jwt_auth, JwtAuthenticator)
+    assert (jwt_auth.audiences, jwt_auth.audience_claim) == (("client-a", "client-b"), "client_id")
+    token = issuer.token("k1", sub="client-b", aud=None, client_id="client-b", token_use="access")
+    identity = await auth.identify({"Authorization": f"Bearer {token}"})
+    assert (identity.principal, identity.scheme) == ("client-b", "jwt")
+    by_aud = build(["jwt"], jwt_issuer=issuer.url, jwt_audience=f"other,{AUDIENCE}")
+    assert by_aud.authenticators[0].audiences == ("other", AUDIENCE)  # type: ignore[attr-defined]
 
 
 def test_build_refuses_a_missing_key_file(tmp_path: Path) -> None:

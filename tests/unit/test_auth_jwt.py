@@ -117,6 +117,87 @@ async def test_wrong_audience_is_refused(issuer: Issuer) -> None:
     assert error.reason == "token not meant for this audience"
 
 
+async def test_any_of_several_audiences_is_accepted(issuer: Issuer) -> None:
+    auth = JwtAuthenticator(issuer.url, ["service-a", AUDIENCE])
+    for aud in ("service-a", AUDIENCE, ["unrelated", "service-a"]):
+        assert await auth.authenticate(bearer(issuer.token("rsa-a", aud=aud))) is not None
+    error = await refused(auth, issuer.token("rsa-a", aud="service-b"))
+    assert error.reason == "token not meant for this audience"
+    assert (await refused(auth, issuer.token("rsa-a", aud=None))).reason == "token has no aud claim"
+
+
+# Amazon Cognito access tokens (client credentials): no aud; the app client is in client_id,
+# and for a machine caller sub is the client id too.
+CLIENT = "4uur8k042u3ehga49tid3lpaqj"
+OTHER_CLIENT = "7c9ka0ad9vc9hrrlm5bfhq3fg"
+
+
+def cognito_access_token(issuer: Issuer, **claims: object) -> str:
+    defaults: dict[str, object] = {
+        "aud": None,
+        "sub": CLIENT,
+        "client_id": CLIENT,
+        "token_use": "access",
+        "scope": "a2a/invoke",
+    }
+    return issuer.token("rsa-a", **{**defaults, **claims})
+
+
+def by_client_id(issuer: Issuer, *clients: str) -> JwtAuthenticator:
+    return JwtAuthenticator(issuer.url, list(clients or (CLIENT,)), audience_claim="client_id")
+
+
+async def test_client_id_audience_claim_accepts_the_client(issuer: Issuer) -> None:
+    identity = await by_client_id(issuer).authenticate(bearer(cognito_access_token(issuer)))
+    assert identity is not None
+    assert (identity.principal, identity.subject, identity.scheme) == (CLIENT, CLIENT, "jwt")
+    assert identity.scopes == frozenset({"a2a/invoke"})
+    # Any of several clients; an aud the token may carry besides is not what is checked.
+    auth = by_client_id(issuer, OTHER_CLIENT, CLIENT)
+    token = cognito_access_token(issuer, sub=OTHER_CLIENT, client_id=OTHER_CLIENT, aud="x")
+    assert (await auth.authenticate(bearer(token))) is not None
+
+
+async def test_client_id_audience_claim_refuses_another_client(issuer: Issuer) -> None:
+    token = cognito_access_token(issuer, sub=OTHER_CLIENT, client_id=OTHER_CLIENT)
+    error = await refused(by_client_id(issuer), token)
+    assert error.reason == "token not meant for this audience"
+    # A matching aud does not stand in for client_id.
+    token = cognito_access_token(issuer, client_id=OTHER_CLIENT, aud=CLIENT)
+    assert (
+        await refused(by_client_id(issuer), token)
+    ).reason == "token not meant for this audience"
+    token = cognito_access_token(issuer, client_id=[CLIENT])
+    assert (
+        await refused(by_client_id(issuer), token)
+    ).reason == "token not meant for this audience"
+
+
+async def test_client_id_audience_claim_refuses_tokens_without_it(issuer: Issuer) -> None:
+    error = await refused(by_client_id(issuer), cognito_access_token(issuer, client_id=None))
+    assert error.reason == "token has no client_id claim"
+    # A Cognito ID token names the client in aud and has no client_id: refused.
+    id_token = cognito_access_token(issuer, client_id=None, aud=CLIENT, token_use="id")
+    assert (await refused(by_client_id(issuer), id_token)).reason == "token has no client_id claim"
+
+
+async def test_client_id_audience_claim_keeps_every_other_check(issuer: Issuer) -> None:
+    now = int(time.time())
+    auth = by_client_id(issuer)
+    cases = {
+        "token expired": cognito_access_token(issuer, exp=now - 600),
+        "token has no exp claim": cognito_access_token(issuer, exp=None),
+        "token from another issuer": cognito_access_token(issuer, iss="https://evil.example"),
+        "token signature does not verify": cognito_access_token(issuer)[:-4] + "AAAA",
+    }
+    for reason, token in cases.items():
+        assert (await refused(auth, token)).reason == reason
+    with pytest.raises(ValueError, match="audience claim"):
+        JwtAuthenticator(issuer.url, CLIENT, audience_claim="")
+    with pytest.raises(ValueError, match="audience"):
+        JwtAuthenticator(issuer.url, [])
+
+
 async def test_wrong_issuer_is_refused(issuer: Issuer) -> None:
     error = await refused(verifier(issuer), issuer.token("rsa-a", iss="https://evil.example"))
     assert error.reason == "token from another issuer"

@@ -121,3 +121,24 @@ def test_auth_modes_are_read_and_checked() -> None:
     assert Settings.from_env({"A2A_AUTH": " JWT, apikey "}).auth_modes == ["jwt", "apikey"]
     with pytest.raises(ConfigError, match="kerberos"):
         Settings.from_env({"A2A_AUTH": "jwt,kerberos"})
+
+
+def test_api_key_secret_and_jwt_audience_claim_settings() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.api_keys_secret, defaults.api_keys_secret_reload_seconds) == ("", 60.0)
+    assert defaults.jwt_audience_claim == "aud"
+    settings = Settings.from_env(
+        {
+            "A2A_API_KEYS_SECRET": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k-AbCdEf",
+            "A2A_API_KEYS_SECRET_RELOAD_SECONDS": "30",
+            "A2A_JWT_AUDIENCE_CLAIM": "client_id",
+        }
+    )
+    assert settings.api_keys_secret.endswith(":secret:k-AbCdEf")
+    assert settings.api_keys_secret_reload_seconds == 30.0
+    assert settings.jwt_audience_claim == "client_id"
+    for raw in ("0", "-1"):
+        with pytest.raises(ConfigError, match="A2A_API_KEYS_SECRET_RELOAD_SECONDS"):
+            Settings.from_env({"A2A_API_KEYS_SECRET_RELOAD_SECONDS": raw})
+    with pytest.raises(ConfigError, match="A2A_API_KEYS_SECRET_RELOAD_SECONDS"):
+        Settings.from_env({"A2A_API_KEYS_SECRET_RELOAD_SECONDS": "soon"})

@@ -49,8 +49,11 @@ def authentication(settings: Settings) -> Authentication:
     return build(
         modes,
         api_keys_file=Path(settings.api_keys_file) if settings.api_keys_file else None,
+        api_keys_secret=settings.api_keys_secret or None,
+        api_keys_secret_reload_seconds=settings.api_keys_secret_reload_seconds,
         jwt_issuer=settings.jwt_issuer,
         jwt_audience=settings.jwt_audience,
+        jwt_audience_claim=settings.jwt_audience_claim.strip(),
         jwks_url=settings.jwks_url or None,
         jwt_algorithms=[a.strip() for a in settings.jwt_algorithms.split(",") if a.strip()],
         jwt_leeway_seconds=settings.jwt_leeway_seconds,

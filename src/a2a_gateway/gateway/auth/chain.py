@@ -7,7 +7,9 @@ silently skipped for a weaker one). When none recognises a credential the caller
 required")``. The modes' credentials do not overlap: a JWT-shaped bearer token is the
 ``jwt`` scheme's, any other bearer token or ``X-API-Key`` the ``apikey`` scheme's, the
 adapter's request context the ``iam`` scheme's. ``build`` refuses an unknown mode or a
-mode without its settings, naming the environment variable to set.
+mode without its settings, naming the environment variable to set. API keys come from
+exactly one of a file (``A2A_API_KEYS_FILE``) and a Secrets Manager secret
+(``A2A_API_KEYS_SECRET``); ``A2A_JWT_AUDIENCE`` may list several audiences, comma-separated.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from a2a_gateway.gateway.auth.apikey import ApiKeys
+from a2a_gateway.gateway.auth.apikey import ApiKeys, SecretApiKeys
 from a2a_gateway.gateway.auth.base import ANONYMOUS_IDENTITY, AuthError
 from a2a_gateway.gateway.auth.iam import IamAuthenticator
 from a2a_gateway.gateway.auth.jwt import JwtAuthenticator, check_algorithms
@@ -67,15 +69,20 @@ def build(
     modes: Sequence[str],
     *,
     api_keys_file: Path | str | None = None,
+    api_keys_secret: str | None = None,
+    api_keys_secret_reload_seconds: float = 60,
     jwt_issuer: str | None = None,
     jwt_audience: str | None = None,
+    jwt_audience_claim: str = "aud",
     jwks_url: str | None = None,
     jwt_algorithms: Sequence[str] = ("RS256", "ES256"),
     jwt_leeway_seconds: float = 60,
     jwt_principal_claim: str = "sub",
 ) -> Authentication:
     """The ``Authentication`` for ``A2A_AUTH`` ``modes``, or ``ValueError`` naming what is
-    wrong (an unknown mode, a missing setting, a refused algorithm, an unreadable key file).
+    wrong (an unknown mode, a missing setting, a refused algorithm, an unreadable key file,
+    both or neither key source). The secret is not fetched here: a secret that cannot be
+    read is HTTP 503 on the requests that present a key, not a failed start.
     """
     wanted = list(dict.fromkeys(m.strip().lower() for m in modes if m.strip()))
     if not wanted:
@@ -86,13 +93,16 @@ def build(
     authenticators: list[Authenticator] = []
     for mode in wanted:
         if mode == "apikey":
-            if not api_keys_file:
-                raise ValueError("A2A_AUTH includes apikey but A2A_API_KEYS_FILE is not set")
-            authenticators.append(ApiKeys(Path(api_keys_file)))
+            authenticators.append(
+                _api_keys(api_keys_file, api_keys_secret, api_keys_secret_reload_seconds)
+            )
         elif mode == "jwt":
-            for value, name in ((jwt_issuer, "A2A_JWT_ISSUER"), (jwt_audience, "A2A_JWT_AUDIENCE")):
+            audiences = [a.strip() for a in (jwt_audience or "").split(",") if a.strip()]
+            for value, name in ((jwt_issuer, "A2A_JWT_ISSUER"), (audiences, "A2A_JWT_AUDIENCE")):
                 if not value:
                     raise ValueError(f"A2A_AUTH includes jwt but {name} is not set")
+            if not jwt_audience_claim:
+                raise ValueError("A2A_JWT_AUDIENCE_CLAIM must not be empty")
             try:
                 algorithms = check_algorithms(jwt_algorithms)
             except ValueError as err:
@@ -102,7 +112,8 @@ def build(
             authenticators.append(
                 JwtAuthenticator(
                     str(jwt_issuer),
-                    str(jwt_audience),
+                    audiences,
+                    audience_claim=jwt_audience_claim,
                     jwks_url=jwks_url or None,
                     algorithms=algorithms,
                     leeway_seconds=jwt_leeway_seconds,
@@ -112,3 +123,23 @@ def build(
         elif mode == "iam":
             authenticators.append(IamAuthenticator())
     return Authentication(authenticators, allow_anonymous="none" in wanted)
+
+
+def _api_keys(
+    path: Path | str | None, secret: str | None, reload_seconds: float
+) -> ApiKeys | SecretApiKeys:
+    """The API key source: exactly one of the file and the secret."""
+    if path and secret:
+        raise ValueError(
+            "A2A_API_KEYS_FILE and A2A_API_KEYS_SECRET are both set: set exactly one "
+            "(the file, or the Secrets Manager secret)"
+        )
+    if path:
+        return ApiKeys(Path(path))
+    if secret:
+        if reload_seconds <= 0:
+            raise ValueError("A2A_API_KEYS_SECRET_RELOAD_SECONDS must be positive")
+        return SecretApiKeys(secret, reload_seconds=reload_seconds)
+    raise ValueError(
+        "A2A_AUTH includes apikey but neither A2A_API_KEYS_FILE nor A2A_API_KEYS_SECRET is set"
+    )

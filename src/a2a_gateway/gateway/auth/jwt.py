@@ -7,8 +7,16 @@ issuer's discovery document ``{issuer}/.well-known/openid-configuration`` (whose
 allow-list of asymmetric algorithms (``none`` and ``HS*`` are refused at construction, so a
 public key can never serve as an HMAC secret), the algorithm the key is bound to (a JWK
 without ``alg`` is bound to its type's default: RS256, ES256/384/512 by curve, EdDSA),
-``iss``, ``aud``, ``exp`` (required), ``nbf``/``iat`` with ``leeway_seconds``, and RSA key
-length. The principal is ``principal_id(claims[principal_claim])``.
+``iss``, the audience, ``exp`` (required), ``nbf``/``iat`` with ``leeway_seconds``, and RSA
+key length. The principal is ``principal_id(claims[principal_claim])``.
+
+The audience: ``audience`` is one value or several (any one may match). With
+``audience_claim="aud"`` (the default) PyJWT checks the token's ``aud`` (a string or a list)
+as RFC 7519 says. Some issuers put the client the token was issued to in another claim
+instead: Amazon Cognito *access* tokens carry no ``aud`` at all, but ``client_id`` (and
+``token_use: access``). With ``audience_claim="client_id"`` (or any other claim name) that
+claim is required, must be a string, and must equal one of the audience values; PyJWT's own
+``aud`` check is off in that case only (an ``aud`` the token may carry is then not checked).
 
 Cached: the key set, for ``cache_seconds`` (then refreshed on the next token; if that
 fails the old keys stay in use and a warning is logged). A token whose ``kid`` is not in
@@ -83,8 +91,9 @@ class JwtAuthenticator:
     def __init__(
         self,
         issuer: str,
-        audience: str,
+        audience: str | Sequence[str],
         *,
+        audience_claim: str = "aud",
         jwks_url: str | None = None,
         algorithms: Sequence[str] = ("RS256", "ES256"),
         leeway_seconds: float = 60,
@@ -93,12 +102,16 @@ class JwtAuthenticator:
         cache_seconds: float = 3600,
         timeout_seconds: float = 5,
     ) -> None:
-        if not issuer or not audience:
+        audiences = (audience,) if isinstance(audience, str) else tuple(audience)
+        if not issuer or not audiences or not all(audiences):
             raise ValueError("a JWT issuer and audience are both required")
         if not principal_claim:
             raise ValueError("the JWT principal claim must not be empty")
+        if not audience_claim:
+            raise ValueError("the JWT audience claim must not be empty")
         self.issuer = issuer
-        self.audience = audience
+        self.audiences = tuple(dict.fromkeys(audiences))
+        self.audience_claim = audience_claim
         self.algorithms = check_algorithms(algorithms)
         self.leeway_seconds = leeway_seconds
         self.principal_claim = principal_claim
@@ -136,15 +149,20 @@ class JwtAuthenticator:
         if kid is not None and not isinstance(kid, str):
             raise AuthError("malformed token")
         key = await self._key(kid)
+        by_aud = self.audience_claim == "aud"
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
                 algorithms=list(self.algorithms),
-                audience=self.audience,
+                audience=list(self.audiences) if by_aud else None,
                 issuer=self.issuer,
                 leeway=self.leeway_seconds,
-                options={"require": ["exp", "iss", "aud"], "enforce_minimum_key_length": True},
+                options={
+                    "require": ["exp", "iss", "aud"] if by_aud else ["exp", "iss"],
+                    "verify_aud": by_aud,
+                    "enforce_minimum_key_length": True,
+                },
             )
         except jwt.ExpiredSignatureError:
             raise AuthError("token expired") from None
@@ -160,7 +178,18 @@ class JwtAuthenticator:
             raise AuthError("token signature does not verify") from None
         except jwt.PyJWTError:
             raise AuthError("invalid token") from None
+        if not by_aud:
+            self._check_audience_claim(claims)
         return claims
+
+    def _check_audience_claim(self, claims: Mapping[str, Any]) -> None:
+        """The audience in a claim other than ``aud`` (Cognito access tokens: ``client_id``):
+        a string equal to one of the audience values."""
+        value = claims.get(self.audience_claim)
+        if value is None:
+            raise AuthError(f"token has no {self.audience_claim} claim")
+        if not isinstance(value, str) or value not in self.audiences:
+            raise AuthError("token not meant for this audience")
 
     async def _key(self, kid: str | None) -> jwt.PyJWK:
         """The cached key for ``kid``, refetching the set when allowed and needed."""
