@@ -8,23 +8,48 @@ reconfigure a process start their own.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from redis.asyncio import Redis
 
 from a2a_gateway.devstack import Managed, Stack, backing_servers, free_port
+from a2a_gateway.routing import BUILTIN_ROUTES
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
     from pathlib import Path
 
-# Short heartbeats so that tests see keep-alive comments without waiting long.
+# Short heartbeats so that tests see keep-alive comments without waiting long. The
+# session's gateways serve the built-in agents with TEST_LIMITS (``routes_with_limits``).
 GATEWAY_ENV = {"A2A_HEARTBEAT_SECONDS": "0.5", "A2A_BLOCKING_TIMEOUT_SECONDS": "30"}
+
+# Every test that runs without credentials is the one principal ``anonymous``, and the
+# suite floods on purpose (a thousand streams, bursts past the process's capacity): the
+# per-principal limits of the session's gateways are out of its way. The limits
+# themselves are tested with tight ones, on gateways of their own (test_quota.py).
+TEST_LIMITS: dict[str, Any] = {
+    "default": {
+        "requestsPerSecond": 100_000,
+        "burst": 1_000_000,
+        "streams": 100_000,
+        "waits": 100_000,
+        "runningTasks": 1_000_000,
+    }
+}
+
+
+def routes_with_limits(routes: dict[str, Any], limits: dict[str, Any] | None = None) -> str:
+    """A routing file's JSON: ``routes`` with ``limits`` (``TEST_LIMITS`` by default)."""
+    return json.dumps({**routes, "limits": TEST_LIMITS if limits is None else limits})
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    routes = tmp_path_factory.mktemp("routes") / "routes.json"
+    routes.write_text(routes_with_limits(BUILTIN_ROUTES))
+    GATEWAY_ENV["A2A_ROUTES_FILE"] = str(routes)
     with backing_servers(log_dir=tmp_path_factory.mktemp("stack")) as servers:
         yield servers
 

@@ -167,3 +167,28 @@ class AuthUnavailableError(RPCError):
     default_message = "Authentication is unavailable; retry later"
     reason = "UNAVAILABLE"
     http_status = 503
+
+
+class ForbiddenError(RPCError):
+    """The caller is authenticated but may not use this agent (the routing file's
+    ``access``): HTTP 403. Said before any task is looked at, so it reveals none."""
+
+    code = -32000
+    default_message = "You may not use this agent"
+    reason = "PERMISSION_DENIED"
+    http_status = 403
+
+
+class LimitExceededError(RPCError):
+    """A per-principal limit is reached: HTTP 429 with ``Retry-After``; ``data`` names the
+    limit (``limit``), its configured value (``allowed``) and ``retryAfter`` in seconds."""
+
+    code = -32000
+    default_message = "Limit exceeded"
+    reason = "RESOURCE_EXHAUSTED"
+    http_status = 429
+
+    @property
+    def retry_after(self) -> int:
+        seconds = self.data.get("retryAfter", 1) if isinstance(self.data, dict) else 1
+        return max(1, int(seconds))

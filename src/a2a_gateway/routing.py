@@ -16,6 +16,14 @@ The file named by ``A2A_ROUTES_FILE`` (JSON) replaces the built-in routes::
                  "skills": [{"id": "echo", "name": "Echo", "description": "…",
                              "tags": ["demo"], "examples": ["hello"]}]}]}
 
+**Who may use an agent.** ``"access": {"principals": [...], "scopes": [...]}``
+(``access.Rule``) limits an agent to the callers it names; anyone else gets HTTP 403 on
+every protocol endpoint of the agent, and no extended card. Without ``access`` every
+caller the gateway admits may use it. ``extendedSkills`` (skills, as in ``skills``) are
+added to the agent's extended card, served to authenticated callers who may use it. The
+top-level ``limits`` section sets per-principal limits by class of caller
+(``limit_classes``).
+
 **Isolation.** Each route runs on its own task queue (``taskQueue``, by default
 ``a2a-<name>``), so one agent's backlog never delays another's tasks. Routes that name
 the same queue share its slots.
@@ -50,8 +58,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from a2a_gateway.access import Rule
 from a2a_gateway.config import ConfigError
 from a2a_gateway.core.contract import TurnPolicy
+from a2a_gateway.limit_classes import LimitTable
 from a2a_gateway.modes import JSON, TEXT
 from a2a_gateway.store.keys import is_valid_id
 
@@ -120,6 +130,8 @@ class Route:
     documentation_url: str = ""
     policy: TurnPolicy = field(default_factory=TurnPolicy)
     max_concurrent_turns: int = DEFAULT_MAX_CONCURRENT_TURNS
+    access: Rule | None = None
+    extended_skills: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.task_queue:
@@ -168,6 +180,7 @@ class Routing:
 
     routes: dict[str, Route]
     default: str
+    limits: LimitTable = field(default_factory=LimitTable)
 
     def get(self, name: str | None) -> Route | None:
         return self.routes.get(self.default if name is None else name)
@@ -201,6 +214,8 @@ class Routing:
                     documentation_url=raw.get("documentationUrl", ""),
                     policy=policy,
                     max_concurrent_turns=concurrency,
+                    access=_access(str(name), raw),
+                    extended_skills=_skills(str(name), raw.get("extendedSkills", [])),
                 )
             except (KeyError, TypeError) as exc:
                 raise ConfigError(
@@ -216,7 +231,7 @@ class Routing:
         default = data.get("default") or next(iter(routes))
         if default not in routes:
             raise ConfigError(f"routes: default agent {default!r} is not among the agents")
-        return cls(routes=routes, default=default)
+        return cls(routes=routes, default=default, limits=LimitTable.from_raw(data.get("limits")))
 
     @classmethod
     def load(cls, path: str = "") -> Routing:
@@ -230,64 +245,81 @@ class Routing:
         return cls.from_dict(data)
 
 
+def _access(name: str, raw: dict[str, Any]) -> Rule | None:
+    """The agent's ``access`` rule; without one every caller the gateway admits may use it."""
+    if "access" not in raw:
+        return None
+    return Rule.from_raw(f"agent {name!r}: 'access'", raw["access"])
+
+
+def _skills(name: str, value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("id"), str) for s in value
+    ):
+        raise ConfigError(f"routes: agent {name!r}: 'extendedSkills' must be a list of skills")
+    return [dict(s) for s in value]
+
+
+BUILTIN_ROUTES: dict[str, Any] = {
+    "default": "echo",
+    "agents": [
+        {
+            "name": "echo",
+            "entrypoint": "a2a_gateway.agents.echo:EchoAgent",
+            "description": "Streams your message back, word by word.",
+            "inputModes": [TEXT, JSON, "*/*"],
+            "outputModes": [TEXT, JSON, "*/*"],
+            "skills": [
+                {
+                    "id": "echo",
+                    "name": "Echo",
+                    "description": "Echoes text, file and data parts.",
+                    "tags": ["demo"],
+                    "examples": ["hello streaming world"],
+                }
+            ],
+        },
+        {
+            "name": "progress",
+            "entrypoint": "a2a_gateway.agents.progress:ProgressAgent",
+            "description": "Reports progress step by step; cancelable at any moment.",
+            # The longest request (1000 steps of 60 s) plus a margin.
+            "turnTimeoutSeconds": 17 * 3600,
+            "skills": [
+                {
+                    "id": "progress",
+                    "name": "Progress",
+                    "description": "One working update per step, then a result.",
+                    "tags": ["demo"],
+                    "examples": ["steps=5 interval=1.0"],
+                }
+            ],
+        },
+        {
+            "name": "ask",
+            "entrypoint": "a2a_gateway.agents.ask:AskAgent",
+            "description": "Asks for your name, then greets you.",
+            # The longest conversation: 1000 rounds of questions, then the greeting.
+            "maxTurns": 1001,
+            "skills": [
+                {
+                    "id": "ask",
+                    "name": "Ask",
+                    "description": "Goes input-required, completes with the answer.",
+                    "tags": ["demo"],
+                    "examples": ["hi"],
+                }
+            ],
+        },
+    ],
+}
+"""The built-in routing file (``builtin``)."""
+
+
 def builtin() -> Routing:
     """The three demo agents every installation ships: ``echo`` (default), ``progress``,
     ``ask``, each on its own queue (``a2a-echo``, ``a2a-progress``, ``a2a-ask``) with the
     default limits, except that a ``progress`` turn may run as long as its largest request
     (1000 steps of 60 s, ``agents.progress``) and an ``ask`` task may hold its longest
     conversation (1000 rounds, ``agents.ask``)."""
-    return Routing.from_dict(
-        {
-            "default": "echo",
-            "agents": [
-                {
-                    "name": "echo",
-                    "entrypoint": "a2a_gateway.agents.echo:EchoAgent",
-                    "description": "Streams your message back, word by word.",
-                    "inputModes": [TEXT, JSON, "*/*"],
-                    "outputModes": [TEXT, JSON, "*/*"],
-                    "skills": [
-                        {
-                            "id": "echo",
-                            "name": "Echo",
-                            "description": "Echoes text, file and data parts.",
-                            "tags": ["demo"],
-                            "examples": ["hello streaming world"],
-                        }
-                    ],
-                },
-                {
-                    "name": "progress",
-                    "entrypoint": "a2a_gateway.agents.progress:ProgressAgent",
-                    "description": "Reports progress step by step; cancelable at any moment.",
-                    # The longest request (1000 steps of 60 s) plus a margin.
-                    "turnTimeoutSeconds": 17 * 3600,
-                    "skills": [
-                        {
-                            "id": "progress",
-                            "name": "Progress",
-                            "description": "One working update per step, then a result.",
-                            "tags": ["demo"],
-                            "examples": ["steps=5 interval=1.0"],
-                        }
-                    ],
-                },
-                {
-                    "name": "ask",
-                    "entrypoint": "a2a_gateway.agents.ask:AskAgent",
-                    "description": "Asks for your name, then greets you.",
-                    # The longest conversation: 1000 rounds of questions, then the greeting.
-                    "maxTurns": 1001,
-                    "skills": [
-                        {
-                            "id": "ask",
-                            "name": "Ask",
-                            "description": "Goes input-required, completes with the answer.",
-                            "tags": ["demo"],
-                            "examples": ["hi"],
-                        }
-                    ],
-                },
-            ],
-        }
-    )
+    return Routing.from_dict(BUILTIN_ROUTES)

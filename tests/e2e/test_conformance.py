@@ -908,10 +908,12 @@ async def test_unknown_agent_card_is_404(ctx: Ctx) -> None:
 @pytest.mark.parametrize(
     "path", ["/agent/authenticatedExtendedCard", "/agents/progress/agent/authenticatedExtendedCard"]
 )
-async def test_extended_card_requires_authentication(ctx: Ctx, path: str) -> None:
+async def test_no_extended_card_without_authentication(ctx: Ctx, path: str) -> None:
+    """The card says supportsAuthenticatedExtendedCard: false (no A2A_AUTH here): the
+    endpoint is not found, with 0.3's -32007 saying why."""
     response = await ctx.client.get(ctx.url + path)
-    assert response.status_code == 401
-    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == -32007
 
 
 # -- push notification configs (push_gateway_url) ------------------------------------------

@@ -354,20 +354,25 @@ async def test_push_configs_per_task_are_capped(client: httpx.AsyncClient, edge:
     created = await client.post(edge.url, json=rpc("message/send", nonblocking("hi")))
     task_id = created.json()["result"]["id"]
 
+    statuses: list[int] = []
+
     async def put(config_id: str) -> dict[str, Any]:
         config = {**PUSH, "id": config_id}
         params = {"taskId": task_id, "pushNotificationConfig": config}
-        answer: dict[str, Any] = (
-            await client.post(edge.url, json=rpc("tasks/pushNotificationConfig/set", params))
-        ).json()
+        response = await client.post(edge.url, json=rpc("tasks/pushNotificationConfig/set", params))
+        statuses.append(response.status_code)
+        answer: dict[str, Any] = response.json()
         return answer
 
-    # Concurrent sets of new ids: exactly the cap is stored, the rest refused.
+    # Concurrent sets of new ids: exactly the cap (the default pushConfigsPerTask) is
+    # stored, the rest refused with HTTP 429 and an error naming the limit.
     answers = await asyncio.gather(*(put(f"c{i}") for i in range(MAX_PUSH_CONFIGS * 2)))
     stored = [a for a in answers if "result" in a]
     refused = [a["error"] for a in answers if "error" in a]
     assert len(stored) == MAX_PUSH_CONFIGS
-    assert {e["code"] for e in refused} == {-32602}
+    assert sorted(statuses) == [200] * MAX_PUSH_CONFIGS + [429] * MAX_PUSH_CONFIGS
+    assert {e["code"] for e in refused} == {-32000}
+    assert {e["data"]["limit"] for e in refused} == {"pushConfigsPerTask"}
     assert all(str(MAX_PUSH_CONFIGS) in e["message"] for e in refused)
     # Replacing one by its id is always allowed.
     kept = stored[0]["result"]["pushNotificationConfig"]["id"]

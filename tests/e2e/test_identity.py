@@ -1,8 +1,9 @@
-"""Identity (issue 11): with ``A2A_AUTH=apikey`` every caller is a principal, and no
-principal reaches another's task through any method of any protocol version.
+"""Identity (issue 11): with ``A2A_AUTH`` set (apikey, jwt or iam) every caller is a
+principal, and no principal reaches another's task through any method of any protocol
+version.
 
-Two principals, alice and bob, against the real stack (gateway, worker, Valkey,
-Temporal): bob gets -32001 (or 404) for every method on alice's task, never a different
+Two principals, alice and bob, in each mode, against the real stack (gateway, worker,
+Valkey, Temporal): bob gets -32001 (or 404) for every method on alice's task, never a different
 error; ``ListTasks`` never shows it; bob cannot squat an id that alice then uses. Keys are
 added and revoked while the gateway runs."""
 
@@ -13,6 +14,7 @@ import hashlib
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -20,6 +22,7 @@ import pytest
 
 from tests.e2e.sse import events, frames, message, rpc
 from tests.unit.auth_issuer import AUDIENCE, Issuer, issuer_with_one_key, rsa_key
+from tests.unit.test_auth_iam import function_url_context, iam_caller, with_context
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -87,10 +90,60 @@ async def test_without_a_valid_key_every_endpoint_is_401(
     assert ok.json()["error"]["code"] == -32001  # authenticated: an unknown task
 
 
+@pytest.fixture
+def issuer() -> Iterator[Issuer]:
+    with issuer_with_one_key() as server:
+        yield server
+
+
+@dataclass(frozen=True)
+class Tenants:
+    """A gateway in one authentication mode, and the headers that make alice or bob."""
+
+    url: str
+    credentials: Callable[[str], dict[str, str]]
+
+    def as_(self, who: str, **extra: str) -> dict[str, str]:
+        return {**self.credentials(who), **extra}
+
+
+@pytest.fixture(params=["apikey", "jwt", "iam"])
+def tenants(
+    request: pytest.FixtureRequest,
+    start_gateway: Callable[..., str],
+    tmp_path: Path,
+) -> Iterator[Tenants]:
+    """Each mode's two principals: API keys from a keys file; JWTs from a real local
+    issuer (discovery and JWKS over HTTP); IAM callers as the Lambda Web Adapter passes
+    them (the function URL's request context in ``x-amzn-request-context``)."""
+    push = {"A2A_PUSH_NOTIFICATIONS": "true"}
+    if request.param == "apikey":
+        keys = tmp_path / "keys.json"
+        write_keys(keys, KEYS)
+        url = start_gateway(A2A_AUTH="apikey", A2A_API_KEYS_FILE=str(keys), **push)
+        yield Tenants(url, as_)
+    elif request.param == "jwt":
+        with issuer_with_one_key() as server:
+            url = start_gateway(
+                A2A_AUTH="jwt", A2A_JWT_ISSUER=server.url, A2A_JWT_AUDIENCE=AUDIENCE, **push
+            )
+            subjects = {"alice": "alice|1", "bob": "bob@example.com"}
+            tokens = {who: server.token("k1", sub=sub) for who, sub in subjects.items()}
+            yield Tenants(url, lambda who: {"Authorization": f"Bearer {tokens[who]}"})
+    else:
+        url = start_gateway(A2A_AUTH="iam", **push)
+        arns = {who: f"arn:aws:iam::111122223333:role/{who}" for who in KEYS}
+
+        def signed(who: str) -> dict[str, str]:
+            return with_context(function_url_context(iam_caller(arns[who])))
+
+        yield Tenants(url, signed)
+
+
 async def test_another_principals_task_is_not_found_by_any_method(
-    http: httpx.AsyncClient, keyed: tuple[str, Path]
+    http: httpx.AsyncClient, tenants: Tenants
 ) -> None:
-    url, _ = keyed
+    url, as_ = tenants.url, tenants.as_
     agent = url + PROGRESS
     started: list[Any] = []
     async for frame in frames(
@@ -206,12 +259,6 @@ async def test_keys_are_added_and_revoked_without_a_restart(
         await asyncio.sleep(0.1)
     assert accepted.status_code == 200 and accepted.json()["error"]["code"] == -32001
     assert revoked.status_code == 401
-
-
-@pytest.fixture
-def issuer() -> Iterator[Issuer]:
-    with issuer_with_one_key() as server:
-        yield server
 
 
 async def test_jwt_principals_are_isolated_and_bad_tokens_refused(

@@ -3,7 +3,6 @@ idempotent append drops what was already published, and the reader sees each eve
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import TYPE_CHECKING
 
@@ -11,7 +10,7 @@ import httpx
 
 from a2a_gateway.devstack import free_port
 from a2a_gateway.routing import builtin
-from tests.conftest import GATEWAY_ENV
+from tests.conftest import GATEWAY_ENV, routes_with_limits
 from tests.e2e.sse import Frame, frames, kinds, message, rpc, step_texts
 
 if TYPE_CHECKING:
@@ -27,14 +26,14 @@ def routes_file(directory: Path, queue: str) -> Path:
         for r in builtin().routes.values()
     ]
     path = directory / f"routes-{queue}.json"
-    path.write_text(json.dumps({"default": "echo", "agents": agents}))
+    path.write_text(routes_with_limits({"default": "echo", "agents": agents}))
     return path
 
 
 async def test_worker_killed_mid_task_task_completes_without_duplicates(
     stack: Stack, tmp_path: Path
 ) -> None:
-    env = {"A2A_ROUTES_FILE": str(routes_file(tmp_path, f"restart-{uuid.uuid4()}")), **GATEWAY_ENV}
+    env = {**GATEWAY_ENV, "A2A_ROUTES_FILE": str(routes_file(tmp_path, f"restart-{uuid.uuid4()}"))}
     first_worker = stack.worker(env, name="worker-killed")
     second_worker = stack.worker(env, name="worker-second")
     gateway = stack.gateway(free_port(), env=env)

@@ -57,6 +57,7 @@ from a2a_gateway.bench.report import (
 )
 from a2a_gateway.config import Settings
 from a2a_gateway.devstack import Managed, Stack, StackError, backing_servers, free_port
+from a2a_gateway.routing import BUILTIN_ROUTES
 from a2a_gateway.store.eventlog import EventLog
 
 if TYPE_CHECKING:
@@ -588,6 +589,17 @@ def uvicorn_argv(app: str, port: int, options: Options, profile: str = "") -> li
     return [*argv, "--loop", options.loop, "--http", options.http, "--backlog", "4096"]
 
 
+BENCH_LIMITS = {
+    "default": {
+        "requestsPerSecond": 100_000,
+        "burst": 1_000_000,
+        "streams": 100_000,
+        "waits": 100_000,
+        "runningTasks": 1_000_000,
+    }
+}
+
+
 def start_servers(stack: Stack, options: Options) -> dict[str, Server]:
     log("starting the worker, our gateway, the floor and the peer")
     stack.add(stack.worker(), timeout=30)
@@ -600,7 +612,11 @@ def start_servers(stack: Stack, options: Options) -> dict[str, Server]:
         port = free_port()
         proc = Managed(name, uvicorn_argv(app, port, options), port=port, env=dict(extra))
         servers[name] = Server(name, stack.add(proc, timeout=30))
-    env = {"A2A_MAX_STREAMS": "30000", **extra}
+    # The bench is one principal (anonymous) opening thousands of streams: its limits are
+    # raised out of the way, and still counted in Redis, so their cost is measured.
+    routes = stack.log_dir / "bench-routes.json"
+    routes.write_text(json.dumps({**BUILTIN_ROUTES, "limits": BENCH_LIMITS}))
+    env = {"A2A_MAX_STREAMS": "30000", "A2A_ROUTES_FILE": str(routes), **extra}
     if options.redis_max_connections:
         # redis-py >= 6 caps an asyncio pool at 100 connections and then raises
         # MaxConnectionsError; the hub alone may hold one blocked read per bucket (64).

@@ -36,50 +36,64 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HttpRoute
 
 from a2a_gateway.config import Settings
 from a2a_gateway.core.limits import MAX_BATCH
 from a2a_gateway.errors import (
+    ForbiddenError,
     InternalError,
     InvalidParamsError,
     InvalidRequestError,
+    LimitExceededError,
     MethodNotFoundError,
     RPCError,
+    UnauthenticatedError,
 )
-from a2a_gateway.gateway import guards, jsonrpc, sse
+from a2a_gateway.gateway import audit, extended_card, guards, jsonrpc, sse
+from a2a_gateway.gateway.admission import Admission, Admitted
 from a2a_gateway.gateway.auth.chain import Authentication
 from a2a_gateway.gateway.capacity import RETRY_AFTER_SECONDS, AtCapacity, Capacity
 from a2a_gateway.gateway.card import agent_card
 from a2a_gateway.gateway.deadline import stream_deadline
 from a2a_gateway.gateway.disconnect import ClientGone, ClientWatch
 from a2a_gateway.gateway.drain import drain_on_signals
-from a2a_gateway.gateway.identity import auth_failure, authentication, identify
+from a2a_gateway.gateway.identity import authentication
 from a2a_gateway.gateway.protocol import negotiate
-from a2a_gateway.gateway.protocol.base import Dialect, Method, failure, rpc_frames, success
+from a2a_gateway.gateway.protocol.base import (
+    EXTENDED_CARD,
+    Dialect,
+    Method,
+    failure,
+    rpc_frames,
+    success,
+)
 from a2a_gateway.gateway.protocol.legacy import LEGACY
 from a2a_gateway.gateway.protocol.v1 import V1
+from a2a_gateway.gateway.quota import LEASE_SECONDS, Quota, renewing
 from a2a_gateway.gateway.rest import RestApi
 from a2a_gateway.gateway.runner import TaskRunner, TemporalRunner
-from a2a_gateway.gateway.service import A2AService, Call
+from a2a_gateway.gateway.service import CANCEL_WAIT_SECONDS, A2AService, Call
 from a2a_gateway.routing import Route, Routing
 from a2a_gateway.store.eventlog import EventLog
 from a2a_gateway.store.hub import StreamHub
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from pydantic import BaseModel
     from starlette.requests import Request
 
-    from a2a_gateway.gateway.auth.base import Identity
-
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-
-WWW_AUTHENTICATE = 'Bearer realm="a2a-gateway"'
+WAIT_LEASE_MARGIN_SECONDS = 30.0
+REFUSALS = (LimitExceededError, UnauthenticatedError, ForbiddenError)
+"""Errors a method may raise that answer a single request with their own HTTP status (429,
+401 with ``WWW-Authenticate``, 403), not with 200: a limit met after admission, or an
+extended card asked for without credentials. In a batch they answer their member only."""
 
 
 # -- the gateway ---------------------------------------------------------------------------
@@ -100,7 +114,16 @@ class Gateway:
         self.service = service
         self.auth = auth or Authentication([], allow_anonymous=True)
         self.capacity = Capacity(settings.max_streams)
-        self.rest = RestApi(service, routing, settings, self.capacity, self.auth)
+        self.quota = Quota(service.events.quotas, routing.limits)
+        self.admission = Admission(self.auth, self.quota)
+        self.rest = RestApi(
+            service,
+            routing,
+            settings,
+            self.capacity,
+            self.admission,
+            extended_card=self.extended_card_of,
+        )
 
     def _route(self, request: Request) -> Route | None:
         return self.routing.get(request.path_params.get("agent"))
@@ -129,13 +152,36 @@ class Gateway:
         card = agent_card(self.routing, route, self._base_url(request), self.settings)
         return JSONResponse(card)
 
+    def extended_card_of(
+        self, admitted: Admitted, route: Route, version: str, base_url: str
+    ) -> Any:
+        """The extended card of ``route`` for an admitted caller, or the ``RPCError`` that
+        refuses it (``extended_card``)."""
+        refused = extended_card.refusal(admitted.identity, self.settings.auth_modes, version)
+        if refused is not None:
+            raise refused
+        card = agent_card(self.routing, route, base_url, self.settings)
+        return extended_card.extended(card, route)
+
     async def extended_card(self, request: Request) -> Response:
-        """§7.10: only for authenticated clients, and no authentication is configured yet."""
-        return JSONResponse(
-            {"error": "authentication required", "detail": "no authentication is configured"},
-            status_code=401,
-            headers={"WWW-Authenticate": WWW_AUTHENTICATE},
-        )
+        """0.3's ``GET …/agent/authenticatedExtendedCard`` (errors as JSON-RPC error
+        objects, with their HTTP status; 404 when no authentication is configured)."""
+        route = self._route(request)
+        entry = audit.record(request.state)
+        entry.note(method="agent/authenticatedExtendedCard", agent=route.name if route else "")
+        try:
+            admitted = await self.admission.admit(request.headers, route, entry)
+            if route is None:
+                raise MethodNotFoundError(f"No agent named {request.path_params.get('agent')!r}")
+            card = self.extended_card_of(admitted, route, "0.3", self._base_url(request))
+        except RPCError as err:
+            entry.note(code=err.code)
+            status = 404 if err.code == -32007 else err.http_status
+            body = {"error": err.to_dict()}
+            if err.http_status in (401, 403, 429, 503):
+                return self.admission.refuse(body, err)
+            return JSONResponse(body, status_code=status)
+        return JSONResponse(card)
 
     async def health(self, request: Request) -> Response:
         """200 with the open streams and waits; 503 when Redis does not answer or the
@@ -162,10 +208,13 @@ class Gateway:
         except RPCError as err:
             return JSONResponse(failure(V1, None, err), status_code=400)
         dialect: Dialect = V1 if version == "1.0" else LEGACY
+        entry = audit.record(request.state)
+        entry.note(agent=route.name if route else "", version=version)
         try:
-            identity = await identify(self.auth, request.headers)
+            admitted = await self.admission.admit(request.headers, route, entry)
         except RPCError as err:
-            return auth_failure(failure(dialect, None, err), err, self.auth)
+            entry.note(code=err.code)
+            return self.admission.refuse(failure(dialect, None, err), err)
         if route is None:
             error: RPCError = MethodNotFoundError(
                 f"No agent named {request.path_params.get('agent')!r}"
@@ -190,9 +239,10 @@ class Gateway:
             return JSONResponse(failure(dialect, err.request_id, err.error))
         except RPCError as err:
             return JSONResponse(failure(dialect, None, err))
-        exchange = Exchange(dialect, route, version, request, identity)
+        exchange = Exchange(dialect, route, version, request, admitted, entry)
         async with ClientWatch(request.receive) as watch:
             if isinstance(data, list):
+                entry.note(method="batch")
                 return await self._batch(data, exchange, watch)
             return await self._single(data, exchange, watch)
 
@@ -206,15 +256,22 @@ class Gateway:
             return JSONResponse(failure(dialect, None, err))
         call = exchange.call(stream_deadline(exchange.request.headers, self.settings))
         method = dialect.methods.get(rpc_request.method)
+        exchange.audit.note(method=rpc_request.method, task_id=_task_id(rpc_request.params))
         try:
             if rpc_request.is_notification:
-                await self._notify(rpc_request, call, dialect)
+                await self._notify(rpc_request, call, exchange)
                 return Response(status_code=204)
             if method is not None and method.streaming:
                 return await self._stream(method, rpc_request, call, exchange)
-            return JSONResponse(await self._answer(method, rpc_request, call, dialect, watch))
+            answer = await self._answer(method, rpc_request, call, exchange, watch)
         except AtCapacity as full:
+            exchange.audit.note(code=full.error.code)
             return _at_capacity(failure(dialect, rpc_request.id, full.error))
+        except REFUSALS as refused:
+            exchange.audit.note(code=refused.code)
+            return self.admission.refuse(failure(dialect, rpc_request.id, refused), refused)
+        exchange.audit.note(code=_code(answer))
+        return JSONResponse(answer)
 
     async def _batch(self, items: list[Any], exchange: Exchange, watch: ClientWatch) -> Response:
         """JSON-RPC 2.0 batch: members run concurrently; answers for all but notifications,
@@ -229,6 +286,11 @@ class Gateway:
             error = InvalidRequestError(f"A batch may hold at most {MAX_BATCH} requests")
             return JSONResponse(failure(dialect, None, error))
         call = exchange.call(None)
+        try:  # the batch's first member was paid for on admission
+            await self.quota.admit(exchange.admitted.identity, call.limits, cost=len(items) - 1)
+        except LimitExceededError as over:
+            exchange.audit.note(code=over.code)
+            return self.admission.refuse(failure(dialect, None, over), over)
 
         async def one(item: Any) -> dict[str, Any] | None:
             try:
@@ -240,53 +302,74 @@ class Gateway:
             method = dialect.methods.get(rpc_request.method)
             try:
                 if rpc_request.is_notification:
-                    await self._notify(rpc_request, call, dialect)
+                    await self._notify(rpc_request, call, exchange)
                     return None
                 if method is not None and method.streaming:
                     error = InvalidRequestError(f"{rpc_request.method} cannot be part of a batch")
                     return failure(dialect, rpc_request.id, error)
-                return await self._answer(method, rpc_request, call, dialect, watch)
-            except AtCapacity as full:
+                return await self._answer(method, rpc_request, call, exchange, watch)
+            except (AtCapacity, *REFUSALS) as refused:
                 if rpc_request.is_notification:
                     return None
-                return failure(dialect, rpc_request.id, full.error)
+                shown = refused.error if isinstance(refused, AtCapacity) else refused
+                return failure(dialect, rpc_request.id, shown)
 
         answers = [a for a in await asyncio.gather(*(one(i) for i in items)) if a is not None]
         return JSONResponse(answers) if answers else Response(status_code=204)
 
-    async def _notify(self, rpc_request: jsonrpc.Request, call: Call, dialect: Dialect) -> None:
+    async def _notify(self, rpc_request: jsonrpc.Request, call: Call, exchange: Exchange) -> None:
         """Run a notification for its side effect only. Its outcome is not reported, and
         a client that hangs up does not cancel it (it expects no answer)."""
-        name = rpc_request.method
+        name, dialect = rpc_request.method, exchange.dialect
         method = dialect.notified[name] if name in dialect.notified else dialect.methods.get(name)
         if method is not None:
-            await self._answer(method, rpc_request, call, dialect, None)
+            await self._answer(method, rpc_request, call, exchange, None)
+
+    def _handler(self, method: Method, exchange: Exchange) -> Callable[[Call, Any], Awaitable[Any]]:
+        """The service call of ``method``; the extended card is the gateway's own."""
+        if method.handler != EXTENDED_CARD:
+            handler: Callable[[Call, Any], Awaitable[Any]] = getattr(self.service, method.handler)
+            return handler
+
+        async def card(call: Call, params: Any) -> Any:
+            base_url = self._base_url(exchange.request)
+            return self.extended_card_of(exchange.admitted, call.route, call.version, base_url)
+
+        return card
 
     async def _answer(
         self,
         method: Method | None,
         rpc_request: jsonrpc.Request,
         call: Call,
-        dialect: Dialect,
+        exchange: Exchange,
         watch: ClientWatch | None,
     ) -> dict[str, Any]:
         """The response object of a non-streaming request. Raises nothing but
-        ``AtCapacity``: a call that waits takes a slot first, and with a ``watch`` it is
-        cancelled when its client disconnects."""
+        ``AtCapacity`` and the ``REFUSALS`` (answered with their HTTP status): a call that
+        waits takes a slot and a lease first, and with a ``watch`` it is cancelled when its
+        client disconnects."""
+        dialect = exchange.dialect
         try:
             method, params = _resolve(method, rpc_request, dialect)
-            handler = getattr(self.service, method.handler)
+            handler = self._handler(method, exchange)
             if not method.waits(params):
                 result = await handler(call, params)
             else:
                 slot = self.capacity.take("wait")
                 try:
-                    work = handler(call, params)
-                    result = await (watch.run(work) if watch is not None else work)
+                    lease = await self.quota.hold(
+                        exchange.admitted.identity, call.limits, "waits", self._wait_lease()
+                    )
+                    try:
+                        work = handler(call, params)
+                        result = await (watch.run(work) if watch is not None else work)
+                    finally:
+                        await lease.release()
                 finally:
                     slot.release()
             return success(rpc_request.id, method.render(result))
-        except AtCapacity:
+        except (AtCapacity, *REFUSALS):
             raise
         except ClientGone:
             log.info("client left while %s waited; the wait was cancelled", rpc_request.method)
@@ -307,40 +390,62 @@ class Gateway:
         dialect = exchange.dialect
         slot = self.capacity.take("stream")
         try:
+            lease = await self.quota.hold(
+                exchange.admitted.identity, call.limits, "streams", LEASE_SECONDS
+            )
+        except BaseException:
+            slot.release()
+            raise
+        try:
             method, params = _resolve(method, rpc_request, dialect)
             items = await getattr(self.service, method.handler)(call, params)
+        except LimitExceededError:
+            slot.release()
+            await lease.release()
+            raise
         except Exception as err:
             slot.release()
+            await lease.release()
             if not isinstance(err, RPCError):
                 log.exception("internal error in %s", rpc_request.method)
             answer = failure(dialect, rpc_request.id, _shown(err))
+            exchange.audit.note(code=_code(answer))
             if not guards.accepts_event_stream(exchange.request.headers.get("accept")):
                 return JSONResponse(answer)
             return sse.EventStreamResponse(_one(answer))
         except BaseException:  # cancelled: the slot is given back all the same
             slot.release()
+            await lease.release()
             raise
         return sse.EventStreamResponse(
-            rpc_frames(dialect, rpc_request.id, items),
+            renewing(rpc_frames(dialect, rpc_request.id, items), lease),
             on_close=slot.release,
             on_error=lambda err: _error_event(dialect, rpc_request.id, err),
         )
 
+    def _wait_lease(self) -> float:
+        """How long a wait's lease lives: the longest any wait may take, and a margin."""
+        longest = max(self.settings.blocking_timeout_seconds, CANCEL_WAIT_SECONDS)
+        return longest + WAIT_LEASE_MARGIN_SECONDS
+
 
 @dataclass(frozen=True)
 class Exchange:
-    """One HTTP request's JSON-RPC context: its dialect, agent, version and headers."""
+    """One HTTP request's JSON-RPC context: its dialect, agent, version, headers, admitted
+    caller and audit record."""
 
     dialect: Dialect
     route: Route
     version: str
     request: Request
-    identity: Identity
+    admitted: Admitted
+    audit: audit.Record
 
     def call(self, deadline: float | None) -> Call:
         last_event_id = self.request.headers.get("last-event-id")
-        principal = self.identity.principal
-        return Call(principal, self.route, self.version, last_event_id, deadline)
+        principal = self.admitted.identity.principal
+        limits = self.admitted.limits
+        return Call(principal, self.route, self.version, last_event_id, deadline, limits)
 
 
 def _resolve(
@@ -349,9 +454,30 @@ def _resolve(
     """The method and its parsed params, or the ``RPCError`` that answers the call."""
     if method is None:
         raise dialect.unknown_method(rpc_request.method)
-    if not isinstance(rpc_request.params, dict):
+    params = rpc_request.params
+    if params is None and method.params_optional:
+        params = {}
+    if not isinstance(params, dict):
         raise InvalidParamsError("'params' must be an object")
-    return method, method.parse(rpc_request.params)
+    return method, method.parse(params)
+
+
+def _task_id(params: Any) -> str:
+    """The task a request's params name, for the audit log ('' if none or not a string)."""
+    if not isinstance(params, dict):
+        return ""
+    found = params.get("id", params.get("taskId"))
+    message = params.get("message")
+    if found is None and isinstance(message, dict):
+        found = message.get("taskId")
+    return found if isinstance(found, str) else ""
+
+
+def _code(answer: dict[str, Any]) -> int:
+    """The JSON-RPC error code of an answer, 0 for a result."""
+    error = answer.get("error")
+    code = error.get("code") if isinstance(error, dict) else 0
+    return code if isinstance(code, int) else 0
 
 
 def _shown(error: Exception) -> RPCError:
@@ -384,7 +510,8 @@ def create_app(
     SIGTERM/SIGINT drain it while it serves."""
     settings = settings or Settings.from_env()
     routing = routing or Routing.load(settings.routes_file)
-    middleware = guards.middleware(settings)
+    middleware = [*guards.middleware(settings), Middleware(audit.AuditMiddleware)]
+    audit.configure()
     events = EventLog.from_settings(settings)
     auth = authentication(settings)
     holder: dict[str, Gateway] = {}

@@ -39,10 +39,12 @@ CORS_ALLOW_HEADERS = (
     "a2a-version",
     "a2a-extensions",
     "x-a2a-extensions",
+    "x-api-key",
 )
 CORS_EXPOSE_HEADERS = (
     "retry-after",
     "www-authenticate",
+    "x-request-id",
     "a2a-version",
     "a2a-extensions",
     "x-a2a-extensions",

@@ -29,19 +29,19 @@ from a2a_gateway.errors import (
     InternalError,
     InvalidParamsError,
     InvalidRequestError,
+    LimitExceededError,
     MethodNotFoundError,
     RPCError,
-    UnsupportedOperationError,
     VersionNotSupportedError,
 )
-from a2a_gateway.gateway import guards, jsonrpc, sse
+from a2a_gateway.gateway import audit, guards, jsonrpc, sse
 from a2a_gateway.gateway.capacity import RETRY_AFTER_SECONDS, AtCapacity
 from a2a_gateway.gateway.deadline import stream_deadline
 from a2a_gateway.gateway.disconnect import ClientGone, ClientWatch
-from a2a_gateway.gateway.identity import auth_failure, identify
 from a2a_gateway.gateway.protocol import negotiate, v1_parse, v1_render
 from a2a_gateway.gateway.protocol.base import blocking, sse_frames
 from a2a_gateway.gateway.protocol.v1 import stream_result
+from a2a_gateway.gateway.quota import LEASE_SECONDS, renewing
 from a2a_gateway.gateway.service import V1, Call
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from a2a_gateway.config import Settings
-    from a2a_gateway.gateway.auth.chain import Authentication
+    from a2a_gateway.gateway.admission import Admission, Admitted
     from a2a_gateway.gateway.capacity import Capacity
     from a2a_gateway.gateway.service import A2AService
     from a2a_gateway.routing import Route, Routing
@@ -70,12 +70,16 @@ class UnsupportedMediaType(InvalidRequestError):
 
 def error_response(err: RPCError, headers: dict[str, str] | None = None) -> Response:
     status, body = v1_render.rest_error(err)
+    if isinstance(err, LimitExceededError) and headers is None:
+        headers = {"Retry-After": str(err.retry_after)}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
 class RestApi:
-    """The HTTP+JSON endpoints, bound to the service, the routing table, the settings and
-    the process's capacity (shared with the JSON-RPC endpoints)."""
+    """The HTTP+JSON endpoints, bound to the service, the routing table, the settings, the
+    process's capacity and the admission of callers (shared with the JSON-RPC endpoints),
+    and the gateway's extended cards (``extended_card(admitted, route, version,
+    base_url)``)."""
 
     def __init__(
         self,
@@ -83,30 +87,41 @@ class RestApi:
         routing: Routing,
         settings: Settings,
         capacity: Capacity,
-        auth: Authentication,
+        admission: Admission,
+        *,
+        extended_card: Callable[[Admitted, Route, str, str], Any],
     ) -> None:
         self.service = service
         self.routing = routing
         self.settings = settings
         self.capacity = capacity
-        self.auth = auth
+        self.admission = admission
+        self.quota = admission.quota
+        self.extended_card_of = extended_card
 
     # -- plumbing -------------------------------------------------------------------------
 
     def _call(self, request: Request, route: Route) -> Call:
-        """The call of an identified request (``_identify`` ran first)."""
+        """The call of an admitted request (``_admit`` ran first)."""
         deadline = stream_deadline(request.headers, self.settings)
         last_event_id = request.headers.get("last-event-id")
-        principal = request.state.identity.principal
-        return Call(principal, route, V1, last_event_id, deadline)
+        admitted: Admitted = request.state.admitted
+        principal, limits = admitted.identity.principal, admitted.limits
+        return Call(principal, route, V1, last_event_id, deadline, limits)
 
-    async def _identify(self, request: Request) -> Response | None:
-        """Identify the caller (kept on ``request.state``), or the response refusing it."""
+    async def _admit(self, request: Request, operation: str, task_id: str = "") -> Response | None:
+        """Admit the caller (kept on ``request.state``), or the response refusing it; the
+        audit record learns the operation, the agent and the task."""
+        entry = audit.record(request.state)
+        route = self.routing.get(request.path_params.get("agent"))
+        entry.note(method=operation, task_id=task_id, version=V1)
+        entry.note(agent=route.name if route else "")
         try:
-            request.state.identity = await identify(self.auth, request.headers)
+            request.state.admitted = await self.admission.admit(request.headers, route, entry)
         except RPCError as err:
+            entry.note(code=err.code)
             _, body = v1_render.rest_error(err)
-            return auth_failure(body, err, self.auth)
+            return self.admission.refuse(body, err)
         return None
 
     def _route(self, request: Request) -> Route:
@@ -150,24 +165,30 @@ class RestApi:
         request: Request,
         work: Callable[[Route], Awaitable[Any]],
         *,
+        operation: str,
+        task_id: str = "",
         status: int = 200,
     ) -> Response:
         """Run one non-streaming operation and answer its result (a JSON-ready value)."""
+        entry = audit.record(request.state)
         try:
             self._check_version(request)
-            refused = await self._identify(request)
+            refused = await self._admit(request, operation, task_id)
             if refused is not None:
                 return refused
             result = await work(self._route(request))
         except AtCapacity as full:
+            entry.note(code=full.error.code)
             return error_response(full.error, {"Retry-After": str(RETRY_AFTER_SECONDS)})
         except ClientGone:
             log.info("client left while %s waited; the wait was cancelled", request.url.path)
             return error_response(InternalError("The client disconnected"))
         except RPCError as err:
+            entry.note(code=err.code)
             return error_response(err)
         except Exception:
             log.exception("internal error in %s %s", request.method, request.url.path)
+            entry.note(code=InternalError.code)
             return error_response(InternalError())
         if result is None:
             return Response(status_code=status)
@@ -182,40 +203,72 @@ class RestApi:
             work.close()
             raise
         try:
-            async with ClientWatch(request.receive) as watch:
-                return await watch.run(work)
+            admitted: Admitted = request.state.admitted
+            seconds = self.settings.blocking_timeout_seconds + LEASE_SECONDS
+            try:
+                lease = await self.quota.hold(admitted.identity, admitted.limits, "waits", seconds)
+            except BaseException:
+                work.close()
+                raise
+            try:
+                async with ClientWatch(request.receive) as watch:
+                    return await watch.run(work)
+            finally:
+                await lease.release()
         finally:
             slot.release()
 
     async def _stream(
-        self, request: Request, open_items: Callable[[Route, Call], Awaitable[Any]]
+        self,
+        request: Request,
+        open_items: Callable[[Route, Call], Awaitable[Any]],
+        *,
+        operation: str,
+        task_id: str = "",
     ) -> Response:
         """An SSE stream of ``StreamResponse`` objects; errors before it starts are plain
         error responses (HTTP status and ``google.rpc.Status`` body)."""
+        entry = audit.record(request.state)
         try:
             self._check_version(request)
-            refused = await self._identify(request)
+            refused = await self._admit(request, operation, task_id)
             if refused is not None:
                 return refused
             route = self._route(request)
             slot = self.capacity.take("stream")
         except AtCapacity as full:
+            entry.note(code=full.error.code)
             return error_response(full.error, {"Retry-After": str(RETRY_AFTER_SECONDS)})
         except RPCError as err:
+            entry.note(code=err.code)
             return error_response(err)
+        admitted: Admitted = request.state.admitted
+        try:
+            lease = await self.quota.hold(
+                admitted.identity, admitted.limits, "streams", LEASE_SECONDS
+            )
+        except BaseException as err:
+            slot.release()
+            if isinstance(err, LimitExceededError):
+                entry.note(code=err.code)
+                return error_response(err)
+            raise
         try:
             items = await open_items(route, self._call(request, route))
         except Exception as err:
             slot.release()
+            await lease.release()
             if not isinstance(err, RPCError):
                 log.exception("internal error in %s %s", request.method, request.url.path)
                 err = InternalError()
+            entry.note(code=err.code)
             return error_response(err)
         except BaseException:
             slot.release()
+            await lease.release()
             raise
         return sse.EventStreamResponse(
-            sse_frames(items, stream_result, RESUME_HINT),
+            renewing(sse_frames(items, stream_result, RESUME_HINT), lease),
             on_close=slot.release,
             on_error=_error_event,
         )
@@ -229,14 +282,14 @@ class RestApi:
             task = await (self._wait(request, sent) if blocking(params) else sent)
             return v1_render.send_result(task)
 
-        return await self._unary(request, work)
+        return await self._unary(request, work, operation="SendMessage")
 
     async def stream(self, request: Request) -> Response:
         async def items(route: Route, call: Call) -> Any:
             params = v1_parse.parse_send(await self._body(request))
             return await self.service.stream(call, params)
 
-        return await self._stream(request, items)
+        return await self._stream(request, items, operation="SendStreamingMessage")
 
     async def list_tasks(self, request: Request) -> Response:
         async def work(route: Route) -> Any:
@@ -246,7 +299,7 @@ class RestApi:
                 page.tasks, page.next_page_token, page.page_size, page.total_size
             )
 
-        return await self._unary(request, work)
+        return await self._unary(request, work, operation="ListTasks")
 
     async def task(self, request: Request) -> Response:
         """``GET tasks/{id}``; also ``tasks/{id}:cancel`` and ``:subscribe``, whose paths
@@ -266,7 +319,7 @@ class RestApi:
             params = v1_parse.parse_get(query)
             return v1_render.task(await self.service.get(self._call(request, route), params))
 
-        return await self._unary(request, work)
+        return await self._unary(request, work, operation="GetTask", task_id=task_id)
 
     async def _cancel(self, request: Request, task_id: str) -> Response:
         async def work(route: Route) -> Any:
@@ -274,14 +327,14 @@ class RestApi:
             cancel = self.service.cancel(self._call(request, route), params)
             return v1_render.task(await self._wait(request, cancel))
 
-        return await self._unary(request, work)
+        return await self._unary(request, work, operation="CancelTask", task_id=task_id)
 
     async def _subscribe(self, request: Request, task_id: str) -> Response:
         async def items(route: Route, call: Call) -> Any:
             params = v1_parse.parse_subscribe({"id": task_id})
             return await self.service.resubscribe(call, params)
 
-        return await self._stream(request, items)
+        return await self._stream(request, items, operation="SubscribeToTask", task_id=task_id)
 
     async def push_configs(self, request: Request) -> Response:
         """``POST`` creates a config, ``GET`` lists them."""
@@ -295,7 +348,9 @@ class RestApi:
                 stored = await service.push_set(self._call(request, route), params)
                 return v1_render.push_config(stored.task_id, stored.push_notification_config)
 
-            return await self._unary(request, create)
+            return await self._unary(
+                request, create, operation="CreateTaskPushNotificationConfig", task_id=task_id
+            )
 
         async def listed(route: Route) -> Any:
             params = v1_parse.parse_push_list({"taskId": task_id})
@@ -303,7 +358,9 @@ class RestApi:
             configs = [c.push_notification_config for c in found]
             return v1_render.push_config_list(task_id, configs)
 
-        return await self._unary(request, listed)
+        return await self._unary(
+            request, listed, operation="ListTaskPushNotificationConfigs", task_id=task_id
+        )
 
     async def push_config(self, request: Request) -> Response:
         """``GET`` one config, ``DELETE`` it (idempotent; 204)."""
@@ -315,7 +372,13 @@ class RestApi:
                 params = v1_parse.parse_push_delete(ids)
                 await service.push_delete(self._call(request, route), params)
 
-            return await self._unary(request, delete, status=204)
+            return await self._unary(
+                request,
+                delete,
+                operation="DeleteTaskPushNotificationConfig",
+                task_id=ids["taskId"],
+                status=204,
+            )
 
         async def get(route: Route) -> Any:
             stored = await service.push_get(
@@ -323,15 +386,19 @@ class RestApi:
             )
             return v1_render.push_config(stored.task_id, stored.push_notification_config)
 
-        return await self._unary(request, get)
+        return await self._unary(
+            request, get, operation="GetTaskPushNotificationConfig", task_id=ids["taskId"]
+        )
 
     async def extended_card(self, request: Request) -> Response:
-        """§3.3.4: the card does not declare ``capabilities.extendedAgentCard``."""
-        return error_response(
-            UnsupportedOperationError(
-                "This agent has no extended agent card (capabilities.extendedAgentCard is false)"
-            )
-        )
+        """``GET …/extendedAgentCard``: the agent's extended card for an admitted,
+        authenticated caller (``gateway.extended_card``)."""
+
+        async def work(route: Route) -> Any:
+            base_url = self.settings.public_url or str(request.base_url)
+            return self.extended_card_of(request.state.admitted, route, V1, base_url)
+
+        return await self._unary(request, work, operation="GetExtendedAgentCard")
 
     @staticmethod
     def routes_for(bound: Callable[[str], Any]) -> list[HttpRoute]:

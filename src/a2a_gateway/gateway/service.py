@@ -20,7 +20,7 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
@@ -32,6 +32,7 @@ from a2a_gateway.errors import (
     InternalError,
     InvalidAgentResponseError,
     InvalidParamsError,
+    LimitExceededError,
     PushNotificationNotSupportedError,
     RPCError,
     TaskNotCancelableError,
@@ -42,6 +43,8 @@ from a2a_gateway.errors import (
 from a2a_gateway.gateway.budget import TokenBucket
 from a2a_gateway.gateway.events import TaskSnapshot
 from a2a_gateway.gateway.follow import follow
+from a2a_gateway.gateway.quota import refusal
+from a2a_gateway.limit_classes import Limits
 from a2a_gateway.models import (
     Task,
     TaskPushNotificationConfig,
@@ -54,6 +57,7 @@ from a2a_gateway.store.eventlog import entry_key, is_entry_id, status_event
 from a2a_gateway.store.hub import SubscriptionEnded
 from a2a_gateway.store.keys import is_valid_id
 from a2a_gateway.store.push_configs import PushConfigLimitError
+from a2a_gateway.store.quotas import MAX_LEASE_TTL_SECONDS, RUNNING_TASKS
 from a2a_gateway.store.task_index import InvalidPageToken
 
 if TYPE_CHECKING:
@@ -81,6 +85,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 PUSH_OFF = "Push notifications are not enabled on this deployment (set A2A_PUSH_NOTIFICATIONS=true)"
 CANCEL_WAIT_SECONDS = 10.0
+TURN_LEASE_MARGIN_SECONDS = 300.0
+PUSH_RETRY_AFTER_SECONDS = 60
 
 
 V1 = "1.0"
@@ -89,13 +95,15 @@ V1 = "1.0"
 @dataclass(frozen=True)
 class Call:
     """Who is calling, through which agent's URL, in which protocol version (``0.2``,
-    ``0.3`` or ``1.0``), resuming after which event, with which stream deadline."""
+    ``0.3`` or ``1.0``), resuming after which event, with which stream deadline, under
+    which per-principal limits."""
 
     principal: str
     route: Route
     version: str = "0.3"
     last_event_id: str | None = None
     deadline: float | None = None
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True)
@@ -215,15 +223,37 @@ class A2AService:
             if snapshot is None:
                 raise TaskNotFoundError(data={"taskId": task_id})
             return await self._deliver(call, keys, snapshot, params)
+        try:
+            await self._hold_turn(call, task_id)
+        except LimitExceededError:
+            await self.events.discard(keys)
+            raise
         if config is not None and config.push_notification_config is not None:
-            await self._push_set(keys, config.push_notification_config)
+            await self._push_set(call, keys, config.push_notification_config)
         try:
             await self._start(call, task, first)
         except Exception:
             log.exception("could not start the workflow of task %s", task_id)
             await self.events.discard(keys)
+            await self.events.quotas.release(call.principal, RUNNING_TASKS, task_id)
             raise InternalError("The task could not be scheduled; retry later.") from None
         return Submission(keys, task, created.entry_id)
+
+    async def _hold_turn(self, call: Call, task_id: str) -> None:
+        """Count the task against its principal's ``runningTasks`` until its status is
+        final or interrupted (the event log gives the lease back then), or
+        ``LimitExceededError``. The lease outlives the longest turn, so one whose release
+        was lost (a crash between) frees itself."""
+        policy = call.route.policy
+        ttl = min(
+            policy.turn_timeout_seconds * policy.turn_attempts + TURN_LEASE_MARGIN_SECONDS,
+            MAX_LEASE_TTL_SECONDS,
+        )
+        allowed = call.limits.running_tasks
+        quotas = self.events.quotas
+        refused = await quotas.acquire(call.principal, RUNNING_TASKS, task_id, allowed, ttl)
+        if refused is not None:
+            raise refusal(refused, RUNNING_TASKS)
 
     def _negotiate(self, route: Route, params: MessageSendParams) -> None:
         """Refuse what the agent cannot take or the client cannot read (-32005), and push
@@ -300,6 +330,7 @@ class A2AService:
                 data={"taskId": task.id, "maxTurns": limit},
             )
         body = message.model_copy(update={"task_id": task.id, "context_id": task.context_id})
+        await self._hold_turn(call, task.id)
         accepted = await self.events.accept(keys, body, task.context_id)
         if not accepted.appended:  # another follow-up won the race: maybe this very one
             fresh = await self._snapshot(call, task.id)
@@ -530,18 +561,29 @@ class A2AService:
     ) -> TaskPushNotificationConfig:
         """``tasks/pushNotificationConfig/set``: add or replace one of the task's configs."""
         keys = await self._push_keys(call, params.task_id)
-        stored = await self._push_set(keys, params.push_notification_config)
+        stored = await self._push_set(call, keys, params.push_notification_config)
         return TaskPushNotificationConfig(
             task_id=params.task_id, push_notification_config=stored.public()
         )
 
     async def _push_set(
-        self, keys: TaskKeys, config: PushNotificationConfig
+        self, call: Call, keys: TaskKeys, config: PushNotificationConfig
     ) -> PushNotificationConfig:
+        """Store ``config``; a new one beyond the caller's ``pushConfigsPerTask`` is
+        ``LimitExceededError`` (deleting one, or replacing one by its id, makes room)."""
+        limit = call.limits.push_configs_per_task
         try:
-            return await self.push.set(keys, config)
+            return await self.push.set(keys, config, limit)
         except PushConfigLimitError as err:
-            raise InvalidParamsError(str(err), data={"taskId": keys.task_id}) from None
+            raise LimitExceededError(
+                str(err),
+                data={
+                    "limit": "pushConfigsPerTask",
+                    "allowed": limit,
+                    "retryAfter": PUSH_RETRY_AFTER_SECONDS,
+                    "taskId": keys.task_id,
+                },
+            ) from None
 
     async def push_get(
         self, call: Call, params: GetTaskPushNotificationConfigParams

@@ -34,6 +34,7 @@ from a2a_gateway.models import (
 )
 from a2a_gateway.store.keys import TaskKeys
 from a2a_gateway.store.push_configs import PushConfigStore
+from a2a_gateway.store.quotas import RUNNING_TASKS, Quotas
 from a2a_gateway.store.task_index import TaskIndex, Touched, epoch_ms
 
 if TYPE_CHECKING:
@@ -167,6 +168,7 @@ class EventLog:
         self.buckets = buckets
         self.key_prefix = key_prefix
         self.push = PushConfigStore(redis)
+        self.quotas = Quotas(redis, key_prefix)
         self.index = TaskIndex(
             redis, key_prefix, ttl_seconds, terminal_ttl_seconds=self.terminal_ttl_seconds
         )
@@ -272,7 +274,18 @@ class EventLog:
             await update
         else:  # a progress update: its publisher does not wait for the index round trip
             self._in_background(update)
+        if event.final or event.status.state.interrupted:
+            await self._turn_ended(keys)
         return result
+
+    async def _turn_ended(self, keys: TaskKeys) -> None:
+        """The task's turn is over (final or interrupted): it no longer counts against its
+        principal's ``runningTasks`` (``gateway.quota``). Derived, like the index: a failed
+        release is logged, and the lease expires by itself."""
+        try:
+            await self.quotas.release(keys.principal, RUNNING_TASKS, keys.task_id)
+        except Exception:
+            log.warning("task %s: its running-task lease was not released", keys.task_id)
 
     async def append_artifact(
         self, keys: TaskKeys, seq: int, event: TaskArtifactUpdateEvent

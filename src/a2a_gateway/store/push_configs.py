@@ -5,7 +5,8 @@ One Redis hash per task (``a2a:{b17}:push:<principal>:<task>``), field = config 
 TTL with the task's other keys, so configurations live exactly as long as their task.
 A config without an ``id`` gets the task id, so setting it again replaces it.
 
-A task holds at most ``MAX_PUSH_CONFIGS`` configs. The check and the write are one
+A task holds at most ``limit`` configs (the caller's ``pushConfigsPerTask``, by default
+``MAX_PUSH_CONFIGS``). The check and the write are one
 server-side script, so concurrent sets can never push a task over the cap.
 """
 
@@ -58,13 +59,15 @@ class PushConfigStore:
         self.redis = redis
         self._set: AsyncScript = redis.register_script(_SET)
 
-    async def set(self, keys: TaskKeys, config: PushNotificationConfig) -> PushNotificationConfig:
+    async def set(
+        self, keys: TaskKeys, config: PushNotificationConfig, limit: int = MAX_PUSH_CONFIGS
+    ) -> PushNotificationConfig:
         """Store ``config`` with the task's remaining TTL. One with the same id is replaced;
-        a new id beyond the cap raises ``PushConfigLimitError`` and stores nothing."""
+        a new id beyond ``limit`` raises ``PushConfigLimitError`` and stores nothing."""
         stored = config.model_copy(update={"id": config.id or keys.task_id})
-        args: list[Any] = [str(stored.id), json.dumps(stored.dump()), MAX_PUSH_CONFIGS]
+        args: list[Any] = [str(stored.id), json.dumps(stored.dump()), limit]
         if not await self._set(keys=[keys.push, keys.task], args=args):
-            raise PushConfigLimitError
+            raise PushConfigLimitError(limit)
         return stored
 
     async def get(self, keys: TaskKeys, config_id: str | None) -> PushNotificationConfig | None:

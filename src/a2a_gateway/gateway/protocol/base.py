@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pydantic import BaseModel
+
 from a2a_gateway.gateway import sse
 from a2a_gateway.gateway.events import Cut, KeepAlive, TaskSnapshot
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
-
-    from pydantic import BaseModel
 
     from a2a_gateway.errors import RPCError
     from a2a_gateway.gateway.events import Entry, StreamItem
@@ -55,6 +55,24 @@ class Method:
     render: Callable[[Any], Any]
     streaming: bool = False
     waits: Callable[[Any], bool] = never
+    params_optional: bool = False
+
+
+EXTENDED_CARD = "extended_card"
+"""The handler name of the extended-card methods: answered by the gateway, which knows the
+caller and the cards, not by the task service."""
+
+
+class NoParams(BaseModel):
+    """The params of a method that takes none (extra members are ignored)."""
+
+
+def no_params(params: Any) -> BaseModel:
+    return NoParams()
+
+
+def as_is(result: Any) -> Any:
+    return result
 
 
 class Dialect(Protocol):

@@ -16,14 +16,21 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from a2a_gateway.errors import (
-    AuthenticatedExtendedCardNotConfiguredError,
     MethodNotFoundError,
     RPCError,
     VersionNotSupportedError,
 )
 from a2a_gateway.gateway.events import TaskSnapshot
 from a2a_gateway.gateway.jsonrpc import validate
-from a2a_gateway.gateway.protocol.base import Method, always, blocking, unanswered
+from a2a_gateway.gateway.protocol.base import (
+    EXTENDED_CARD,
+    Method,
+    always,
+    as_is,
+    blocking,
+    no_params,
+    unanswered,
+)
 from a2a_gateway.models import (
     DeleteTaskPushNotificationConfigParams,
     GetTaskPushNotificationConfigParams,
@@ -63,12 +70,6 @@ def _dump(result: Any) -> Any:
     return result.dump()
 
 
-def _no_extended_card(params: Any) -> BaseModel:
-    raise AuthenticatedExtendedCardNotConfiguredError(
-        data={"reason": "no authentication is configured on this deployment"}
-    )
-
-
 def _method(model: type[BaseModel], handler: str, **kw: Any) -> Method:
     return Method(partial(validate, model), handler, _dump, **kw)
 
@@ -92,8 +93,10 @@ class LegacyDialect:
         "tasks/pushNotificationConfig/delete": _method(
             DeleteTaskPushNotificationConfigParams, "push_delete"
         ),
-        # 0.3's JSON-RPC form of the extended card; no authentication is configured yet.
-        "agent/getAuthenticatedExtendedCard": Method(_no_extended_card, "", _dump),
+        # 0.3's JSON-RPC form of the extended card (answered by the gateway).
+        "agent/getAuthenticatedExtendedCard": Method(
+            no_params, EXTENDED_CARD, as_is, params_optional=True
+        ),
     }
     # A notification gets no response (JSON-RPC 2.0 §4.1), so a method that would wait
     # for the task or stream it only does its side effect: message/send and message/stream

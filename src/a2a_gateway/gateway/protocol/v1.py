@@ -17,15 +17,20 @@ from typing import TYPE_CHECKING, Any
 from a2a_gateway.errors import (
     MethodNotFoundError,
     RPCError,
-    UnsupportedOperationError,
 )
 from a2a_gateway.gateway.events import TaskSnapshot
 from a2a_gateway.gateway.protocol import v1_parse, v1_render
-from a2a_gateway.gateway.protocol.base import Method, always, blocking, unanswered
+from a2a_gateway.gateway.protocol.base import (
+    EXTENDED_CARD,
+    Method,
+    always,
+    as_is,
+    blocking,
+    no_params,
+    unanswered,
+)
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from a2a_gateway.gateway.events import Entry
     from a2a_gateway.gateway.service import TaskPage
     from a2a_gateway.models import Task, TaskPushNotificationConfig
@@ -49,14 +54,6 @@ def _empty(result: None) -> dict[str, Any]:
     return {}
 
 
-def _no_extended_card(params: Any) -> BaseModel:
-    """§3.3.4: the card does not declare ``capabilities.extendedAgentCard``."""
-    raise UnsupportedOperationError(
-        "This agent has no extended agent card (capabilities.extendedAgentCard is false)",
-        data={"reason": "no authentication is configured on this deployment"},
-    )
-
-
 def _send_result(task: Task) -> dict[str, Any]:
     return v1_render.send_result(task)
 
@@ -74,7 +71,7 @@ METHODS: dict[str, Method] = {
     "GetTaskPushNotificationConfig": Method(v1_parse.parse_push_get, "push_get", _push),
     "ListTaskPushNotificationConfigs": Method(v1_parse.parse_push_list, "push_list", _push_list),
     "DeleteTaskPushNotificationConfig": Method(v1_parse.parse_push_delete, "push_delete", _empty),
-    "GetExtendedAgentCard": Method(_no_extended_card, "", _empty),
+    "GetExtendedAgentCard": Method(no_params, EXTENDED_CARD, as_is, params_optional=True),
 }
 
 
