@@ -15,6 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from a2a_gateway.devstack import Managed, Stack, backing_servers, free_port
+from a2a_gateway.limit_classes import out_of_the_way
 from a2a_gateway.routing import BUILTIN_ROUTES
 
 if TYPE_CHECKING:
@@ -29,15 +30,7 @@ GATEWAY_ENV = {"A2A_HEARTBEAT_SECONDS": "0.5", "A2A_BLOCKING_TIMEOUT_SECONDS": "
 # suite floods on purpose (a thousand streams, bursts past the process's capacity): the
 # per-principal limits of the session's gateways are out of its way. The limits
 # themselves are tested with tight ones, on gateways of their own (test_quota.py).
-TEST_LIMITS: dict[str, Any] = {
-    "default": {
-        "requestsPerSecond": 100_000,
-        "burst": 1_000_000,
-        "streams": 100_000,
-        "waits": 100_000,
-        "runningTasks": 1_000_000,
-    }
-}
+TEST_LIMITS: dict[str, Any] = out_of_the_way()
 
 
 def routes_with_limits(routes: dict[str, Any], limits: dict[str, Any] | None = None) -> str:

@@ -58,8 +58,14 @@ _KEYS: dict[str, tuple[str, float, float, bool]] = {
     "runningTasks": ("running_tasks", 1, 1_000_000, True),
     "pushConfigsPerTask": ("push_configs_per_task", 1, 100, True),
 }
-FILE_KEYS = {attribute: key for key, (attribute, *_rest) in _KEYS.items()}
-"""The routing-file key of each ``Limits`` attribute (for messages that name a limit)."""
+
+
+def out_of_the_way() -> dict[str, Any]:
+    """A ``limits`` section whose default class has the highest value allowed for every
+    rate and concurrency limit (push configs per task keep theirs): for a load test, or a
+    test suite that is one principal flooding on purpose. The limits are still counted."""
+    skip = "pushConfigsPerTask"
+    return {"default": {key: int(high) for key, (_, _, high, _) in _KEYS.items() if key != skip}}
 
 
 @dataclass(frozen=True)

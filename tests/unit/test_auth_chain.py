@@ -219,3 +219,15 @@ def test_build_refuses_a_missing_key_file(tmp_path: Path) -> None:
 def test_nobody_could_call() -> None:
     with pytest.raises(ValueError, match="nobody could call"):
         Authentication([], allow_anonymous=False)
+
+
+async def test_with_none_beside_other_modes_a_credential_no_scheme_takes_is_refused() -> None:
+    """``A2A_AUTH=none,jwt``: no credential is anonymous, but a bearer token that is not a
+    JWT (or an API key nobody checks) is refused, not downgraded to anonymous."""
+    auth = Authentication([IamAuthenticator()], allow_anonymous=True)
+    assert (await auth.identify({})).principal == "anonymous"
+    for headers in ({"Authorization": "Bearer not-a-jwt"}, {"X-API-Key": "k"}):
+        with pytest.raises(AuthError, match="not accepted"):
+            await auth.identify(headers)
+    only_none = Authentication([], allow_anonymous=True)  # nothing to check a credential
+    assert (await only_none.identify({"Authorization": "Bearer x"})).principal == "anonymous"

@@ -57,6 +57,7 @@ from a2a_gateway.bench.report import (
 )
 from a2a_gateway.config import Settings
 from a2a_gateway.devstack import Managed, Stack, StackError, backing_servers, free_port
+from a2a_gateway.limit_classes import out_of_the_way
 from a2a_gateway.routing import BUILTIN_ROUTES
 from a2a_gateway.store.eventlog import EventLog
 
@@ -589,17 +590,6 @@ def uvicorn_argv(app: str, port: int, options: Options, profile: str = "") -> li
     return [*argv, "--loop", options.loop, "--http", options.http, "--backlog", "4096"]
 
 
-BENCH_LIMITS = {
-    "default": {
-        "requestsPerSecond": 100_000,
-        "burst": 1_000_000,
-        "streams": 100_000,
-        "waits": 100_000,
-        "runningTasks": 1_000_000,
-    }
-}
-
-
 def start_servers(stack: Stack, options: Options) -> dict[str, Server]:
     log("starting the worker, our gateway, the floor and the peer")
     stack.add(stack.worker(), timeout=30)
@@ -615,7 +605,7 @@ def start_servers(stack: Stack, options: Options) -> dict[str, Server]:
     # The bench is one principal (anonymous) opening thousands of streams: its limits are
     # raised out of the way, and still counted in Redis, so their cost is measured.
     routes = stack.log_dir / "bench-routes.json"
-    routes.write_text(json.dumps({**BUILTIN_ROUTES, "limits": BENCH_LIMITS}))
+    routes.write_text(json.dumps({**BUILTIN_ROUTES, "limits": out_of_the_way()}))
     env = {"A2A_MAX_STREAMS": "30000", "A2A_ROUTES_FILE": str(routes), **extra}
     if options.redis_max_connections:
         # redis-py >= 6 caps an asyncio pool at 100 connections and then raises

@@ -2,9 +2,11 @@
 
 ``identify`` asks each authenticator in the order the modes were listed; the first
 ``Identity`` wins, and the first ``AuthError`` is raised at once (a bad credential is never
-silently skipped for a weaker one). When none recognises a credential the caller is
-``ANONYMOUS_IDENTITY`` if mode ``none`` is on, else ``AuthError("authentication
-required")``. The modes' credentials do not overlap: a JWT-shaped bearer token is the
+silently skipped for a weaker one). When none recognises the request the caller is
+``ANONYMOUS_IDENTITY`` if mode ``none`` is on and the request presents no credential
+(``Authorization`` or ``X-API-Key``; with other modes configured, a credential none of them
+takes is refused, never downgraded to anonymous), else ``AuthError``. The modes'
+credentials do not overlap: a JWT-shaped bearer token is the
 ``jwt`` scheme's, any other bearer token or ``X-API-Key`` the ``apikey`` scheme's, the
 adapter's request context the ``iam`` scheme's. ``build`` refuses an unknown mode or a
 mode without its settings, naming the environment variable to set. API keys come from
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from a2a_gateway.gateway.auth.apikey import ApiKeys, SecretApiKeys
-from a2a_gateway.gateway.auth.base import ANONYMOUS_IDENTITY, AuthError
+from a2a_gateway.gateway.auth.base import ANONYMOUS_IDENTITY, AuthError, header
 from a2a_gateway.gateway.auth.iam import IamAuthenticator
 from a2a_gateway.gateway.auth.jwt import JwtAuthenticator, check_algorithms
 
@@ -29,6 +31,11 @@ if TYPE_CHECKING:
 
 MODES = ("none", "apikey", "jwt", "iam")
 REQUIRED = "authentication required"
+UNRECOGNISED = "credential not accepted by any configured scheme"
+
+
+def _presents_credential(headers: Mapping[str, str]) -> bool:
+    return header(headers, "authorization") is not None or header(headers, "x-api-key") is not None
 
 
 class Authentication:
@@ -51,8 +58,10 @@ class Authentication:
                 raise
             if identity is not None:
                 return identity
-        if self.allow_anonymous:
+        if self.allow_anonymous and not (self.authenticators and _presents_credential(headers)):
             return ANONYMOUS_IDENTITY
+        if self.allow_anonymous:  # a credential no scheme took is refused, not ignored
+            raise AuthError(UNRECOGNISED)
         raise AuthError(REQUIRED)
 
     def challenges(self, error: AuthError | None = None) -> list[str]:
