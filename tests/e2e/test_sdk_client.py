@@ -171,3 +171,30 @@ async def test_resubscribe_with_sdk_models(http: httpx.AsyncClient, gateway_url:
     assert isinstance(events[0], Task)
     assert isinstance(events[-1], TaskStatusUpdateEvent)
     assert events[-1].status.state == TaskState.completed
+
+
+async def test_a_stream_quiet_between_events_reads_cleanly(
+    http: httpx.AsyncClient, gateway_url: str
+) -> None:
+    """Keep-alive comments (every 0.5 s here) between events 1.5 s apart: the official
+    client, which reads SSE with httpx-sse, sees only the events. A comment followed by a
+    blank line after an event with an ``id`` reached it as an event with empty data, and
+    the client failed with A2AClientJSONError (issue 11's interop runs found this)."""
+    client = await sdk_client(http, gateway_url + "/agents/progress/")
+    updates = await results(client, stream_request("steps=3 interval=1.5"))
+    states = [u.status.state for u in updates if isinstance(u, TaskStatusUpdateEvent)]
+    assert states[-1] == TaskState.completed
+    assert states.count(TaskState.working) >= 3  # one per step
+    async with aconnect_sse(
+        http,
+        "POST",
+        gateway_url + "/agents/progress/",
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "message/stream",
+            "params": {"message": user_message("steps=2 interval=1.2").model_dump(mode="json")},
+        },
+    ) as source:
+        datas = [sse.data async for sse in source.aiter_sse()]
+    assert datas and all(json.loads(d)["id"] == 1 for d in datas)

@@ -58,8 +58,13 @@ def result_framer(request_id: str | int | None) -> Callable[[str, str | None], b
 
 
 def comment(text: str) -> bytes:
-    """An SSE comment line: ignored by clients, keeps proxies from timing the stream out."""
-    return f": {text}\n\n".encode()
+    """An SSE comment line: ignored by clients, keeps proxies from timing the stream out.
+
+    One line, with no blank line after it: a blank line ends an event, and parsers that
+    keep the last event id across events (httpx-sse, used by the official Python clients)
+    turn a comment block that follows an event with an ``id`` into an event with empty
+    data, which those clients then fail to parse."""
+    return f": {text}\n".encode()
 
 
 class EventStreamResponse(Response):
