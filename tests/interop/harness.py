@@ -14,6 +14,13 @@ Cross-version scenario (one deployment, one set of tasks):
    progress task and cancel it there, and create an echo task, an ``ask`` task waiting
    for input and a running progress task;
 3. the 0.2 client reads, answers and cancels what each of them created.
+
+Authentication: each line's script also runs once in ``--auth`` mode against the two
+gateways of :class:`AuthTargets` (``A2A_AUTH=apikey`` and ``A2A_AUTH=jwt``), started
+when the cross-version readers are done, beside the suites still running. The
+credentials reach it in the environment (``A2A_INTEROP_CREDENTIALS``, never on the
+command line), and the script hands them only to its client line's own auth hook, which
+picks the scheme from the agent card (:data:`AUTH_OPERATIONS`).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
 from tests.interop import envs
-from tests.interop.clients.interop_common import OPERATIONS
+from tests.interop.clients.interop_common import AUTH_OPERATIONS, CREDENTIALS_ENV, OPERATIONS
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -52,6 +59,22 @@ WRITER_OPERATIONS = (
     "cross-multi-turn-from-js1",
     "cross-cancel-from-js1",
 )
+
+
+@dataclass(frozen=True)
+class AuthTargets:
+    """The authenticating gateways and the one credential each accepts."""
+
+    apikey_url: str
+    api_key: str
+    jwt_url: str
+    token: str
+
+    def argv(self) -> list[str]:
+        return ["--auth", self.apikey_url, self.jwt_url]
+
+    def env(self) -> dict[str, str]:
+        return {CREDENTIALS_ENV: json.dumps({"apikey": self.api_key, "jwt": self.token})}
 
 
 @dataclass(frozen=True)
@@ -95,7 +118,7 @@ LINES = {
             "sdk02",
             f"a2a-sdk {version('a2a-sdk')} (Python)",
             "0.2.5",
-            OPERATIONS + WRITER_OPERATIONS,
+            OPERATIONS + AUTH_OPERATIONS + WRITER_OPERATIONS,
             {
                 "resubscribe": NO_CALL,
                 "push-list": NO_CALL,
@@ -107,26 +130,26 @@ LINES = {
             "sdk03",
             f"a2a-sdk {_pinned(envs.SDK03)} (Python)",
             "0.3.0",
-            OPERATIONS,
+            OPERATIONS + AUTH_OPERATIONS,
             {"push-list": NO_CALL, "push-delete": NO_CALL, "list-tasks": NEW_IN_1_0},
         ),
         Line(
             "sdk1",
             f"a2a-sdk {_pinned(envs.SDK1)} (Python)",
             "1.0",
-            OPERATIONS + READER_OPERATIONS,
+            OPERATIONS + AUTH_OPERATIONS + READER_OPERATIONS,
         ),
         Line(
             "js1",
             f"{envs.JS1[0]} {envs.JS1[1]} (Node)",
             "1.0",
-            OPERATIONS + READER_OPERATIONS,
+            OPERATIONS + AUTH_OPERATIONS + READER_OPERATIONS,
         ),
         Line(
             "adk",
             f"google-adk {_pinned(envs.ADK)} (Python, RemoteA2aAgent)",
             "1.0",
-            OPERATIONS,
+            OPERATIONS + AUTH_OPERATIONS,
             {
                 "get": ADK_NO_CALL,
                 "cancel": ADK_NO_CANCEL,
@@ -154,6 +177,16 @@ DESCRIPTIONS = {
     "push-list": "push notification config: list",
     "push-delete": "push notification config: delete",
     "list-tasks": "ListTasks: the new tasks newest first, pageSize paging",
+    "auth-apikey": (
+        "`A2A_AUTH=apikey`: the key given only to the client's own auth hook, which picks "
+        "the scheme from the public card; through it the extended card (the client's card "
+        "call, where it has one: not 0.2.x, not ADK), send (completed), stream (live), get "
+        "(not ADK: no call); without the key HTTP 401, raised as the client's error"
+    ),
+    "auth-jwt": (
+        "`A2A_AUTH=jwt` with a local issuer's RS256 token: the same, through the hook's "
+        "bearer scheme"
+    ),
     "cross-create": "cross-version: create tasks for the other protocol line",
     "cross-get-from-sdk02": "cross-version: get tasks the 0.2.5 client created",
     "cross-subscribe-from-sdk02": "cross-version: subscribe to a 0.2.5 client's running task",
@@ -251,7 +284,9 @@ class Scripts:
         self.runs: list[ScriptRun] = []
         self.env = script_env()
 
-    def start(self, key: str, mode: str, args: list[str]) -> ScriptRun:
+    def start(
+        self, key: str, mode: str, args: list[str], env: dict[str, str] | None = None
+    ) -> ScriptRun:
         argv = script_argv(key) + args
         name = f"{key}-{mode}"
         run = ScriptRun(key, mode, argv, self.workdir / f"{name}.out", self.workdir / f"{name}.err")
@@ -261,7 +296,7 @@ class Scripts:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
-                env=self.env,
+                env={**self.env, **(env or {})},
                 cwd=envs.ROOT,
             )
         run.started = time.monotonic()
@@ -309,8 +344,11 @@ def parse_lines(path: Path) -> list[dict[str, Any]]:
     return lines
 
 
-def run_interop(base: str, push_base: str, workdir: Path) -> InteropRun:
-    """Run the five suites and the cross-version chain; see the module docstring."""
+def run_interop(
+    base: str, push_base: str, workdir: Path, auth: AuthTargets | None = None
+) -> InteropRun:
+    """Run the five suites, their authenticated runs (with ``auth``) and the cross-version
+    chain; see the module docstring."""
     started = time.monotonic()
     scripts = Scripts(workdir)
     deadline = started + SCRIPT_TIMEOUT
@@ -325,6 +363,10 @@ def run_interop(base: str, push_base: str, workdir: Path) -> InteropRun:
         for reader in readers:
             ids.update(scripts.wait(reader, deadline).created())
         read = scripts.start("sdk02", "cross-read", ["--cross-read", base, json.dumps(ids)])
+        if auth is not None:
+            # Started once the busy start (every suite and the chain importing and
+            # connecting at once) is over; they end about when the slowest suite does.
+            suites += [scripts.start(key, "auth", auth.argv(), auth.env()) for key in LINES]
         scripts.wait(read, deadline)
         for suite in suites:
             scripts.wait(suite, deadline)

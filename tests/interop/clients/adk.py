@@ -12,6 +12,12 @@ never gets, cancels, subscribes to or lists tasks, nor configures push notificat
 
 What ADK's HTTP client sends is recorded (``httpx.AsyncClient.send`` wrapped, nothing
 changed) to report the A2A version and method on the wire.
+
+``adk.py --auth APIKEY_BASE JWT_BASE`` authenticates (credentials in
+``A2A_INTEROP_CREDENTIALS``) through ADK's own hook, ``RemoteA2aAgent(auth_scheme=...,
+auth_credential=...)``: the scheme is the card's (read with the a2a-sdk resolver ADK uses,
+turned into ADK's OpenAPI ``AuthScheme``), and ADK attaches the credential to its card
+request and to every message it sends.
 """
 
 from __future__ import annotations
@@ -21,27 +27,43 @@ import json
 import sys
 import warnings
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
+from a2a.client import A2ACardResolver
+from fastapi.openapi.models import APIKey, APIKeyIn, HTTPBearer
 from google.adk.agents.remote_a2a_agent import AGENT_CARD_WELL_KNOWN_PATH, RemoteA2aAgent
+from google.adk.auth.auth_credential import (
+    AuthCredential,
+    AuthCredentialTypes,
+    HttpAuth,
+    HttpCredentials,
+)
 from google.adk.runners import Runner
 from google.adk.sessions import InMemorySessionService
 from google.genai import types
 from interop_common import (
+    API_KEY_HEADER,
     ASK_ROUNDS,
+    AUTH_STREAM_INTERVAL,
+    AUTH_STREAM_STEPS,
     ECHO_TEXT,
     OPERATIONS,
     STREAM_INTERVAL,
     STREAM_STEPS,
     Arrivals,
+    Failed,
     Report,
     agent_urls,
     cli,
+    credentials,
     die,
     expect,
 )
+
+if TYPE_CHECKING:
+    from google.adk.auth.auth_schemes import AuthScheme
 
 # ADK marks its whole A2A integration experimental and says so on every use.
 warnings.filterwarnings("ignore", message=r"\[EXPERIMENTAL\]")
@@ -153,10 +175,21 @@ def errors(events: list[Any]) -> list[str]:
 
 
 class Conversation:
-    """A ``RemoteA2aAgent`` (defaults) as the root agent of a ``Runner``, one ADK session."""
+    """A ``RemoteA2aAgent`` (defaults, or ADK's auth hook: ``auth_scheme`` and
+    ``auth_credential``) as the root agent of a ``Runner``, one ADK session."""
 
-    def __init__(self, agent_url: str) -> None:
-        self.agent = RemoteA2aAgent(name="gateway", agent_card=card_url(agent_url))
+    def __init__(
+        self,
+        agent_url: str,
+        auth_scheme: AuthScheme | None = None,
+        auth_credential: AuthCredential | None = None,
+    ) -> None:
+        self.agent = RemoteA2aAgent(
+            name="gateway",
+            agent_card=card_url(agent_url),
+            auth_scheme=auth_scheme,
+            auth_credential=auth_credential,
+        )
         self.sessions = InMemorySessionService()
         self.runner = Runner(app_name=APP, agent=self.agent, session_service=self.sessions)
         self.session_id = ""
@@ -188,8 +221,13 @@ class Conversations:
     def __init__(self) -> None:
         self.made: list[Conversation] = []
 
-    def __call__(self, agent_url: str) -> Conversation:
-        conversation = Conversation(agent_url)
+    def __call__(
+        self,
+        agent_url: str,
+        auth_scheme: AuthScheme | None = None,
+        auth_credential: AuthCredential | None = None,
+    ) -> Conversation:
+        conversation = Conversation(agent_url, auth_scheme, auth_credential)
         self.made.append(conversation)
         return conversation
 
@@ -301,10 +339,91 @@ async def main_suite(base: str) -> None:
         await conversations.close()
 
 
+def card_auth(card: Any, mode: str, secret: str) -> tuple[AuthScheme, AuthCredential, str]:
+    """ADK's ``auth_scheme`` and ``auth_credential`` for the scheme, among the card's 1.0
+    security requirements (OR), that a credential of ``mode`` satisfies."""
+    for requirement in card.security_requirements:
+        for name in requirement.schemes:
+            if name not in card.security_schemes:
+                continue
+            scheme = card.security_schemes[name]
+            which = scheme.WhichOneof("scheme")
+            if mode == "apikey" and which == "api_key_security_scheme":
+                api_key = scheme.api_key_security_scheme
+                expect(api_key.location == "header", f"{name} is in {api_key.location}")
+                expect(api_key.name == API_KEY_HEADER, f"{name} names header {api_key.name}")
+                return (
+                    APIKey(**{"in": APIKeyIn.header, "name": api_key.name}),
+                    AuthCredential(auth_type=AuthCredentialTypes.API_KEY, api_key=secret),
+                    f"{name!r}: apiKeySecurityScheme in header {api_key.name} -> APIKey",
+                )
+            http = scheme.http_auth_security_scheme
+            bearer = which == "http_auth_security_scheme" and http.scheme.lower() == "bearer"
+            if mode == "jwt" and bearer:
+                expect(http.bearer_format == "JWT", f"bearerFormat {http.bearer_format}")
+                return (
+                    HTTPBearer(bearerFormat=http.bearer_format),
+                    AuthCredential(
+                        auth_type=AuthCredentialTypes.HTTP,
+                        http=HttpAuth(scheme="bearer", credentials=HttpCredentials(token=secret)),
+                    ),
+                    f"{name!r}: httpAuthSecurityScheme bearer JWT -> HTTPBearer",
+                )
+    raise Failed(f"the card has no {mode} scheme")
+
+
+async def auth_suite(apikey_base: str, jwt_base: str) -> None:
+    """Each mode: the card's scheme through ADK's auth hook; refused without it."""
+    given = credentials()
+    conversations = Conversations()
+    try:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as http:
+            runs = []  # the two modes side by side
+            for mode, base in (("apikey", apikey_base), ("jwt", jwt_base)):
+
+                async def body(mode: str = mode, base: str = base) -> str:
+                    urls = agent_urls(base)
+                    card = await A2ACardResolver(http, urls["echo"]).get_agent_card()
+                    scheme, credential, what = card_auth(card, mode, given[mode])
+                    try:
+                        await conversations(urls["echo"]).say(ECHO_TEXT)
+                    except Exception as exc:
+                        expect("401" in str(exc), f"without the credential: {exc!r}")
+                        without = str(exc)[:160]
+                    else:
+                        raise Failed("an ADK run without the credential was not refused")
+                    echo = conversations(urls["echo"], scheme, credential)
+                    events, _ = await echo.say(ECHO_TEXT)
+                    states = [a2a_state(event) for event in events]
+                    expect(states[-1:] == [COMPLETED], f"send: A2A states {states}")
+                    expect(answer_text(events) == ECHO_TEXT, f"answer {answer_text(events)!r}")
+                    progress = conversations(urls["progress"], scheme, credential)
+                    events, arrivals = await progress.say(
+                        f"steps={AUTH_STREAM_STEPS} interval={AUTH_STREAM_INTERVAL}"
+                    )
+                    states = [a2a_state(event) for event in events]
+                    expect(states[-1:] == [COMPLETED], f"stream: A2A states {states}")
+                    arrivals.first_before_last_by(
+                        (AUTH_STREAM_STEPS - 1) * AUTH_STREAM_INTERVAL * 0.5
+                    )
+                    return (
+                        f"card scheme {what}; RemoteA2aAgent without auth_scheme: {without}; "
+                        f"with auth_scheme and auth_credential: send completed, stream "
+                        f"{arrivals.summary()}; get: n/a (RemoteA2aAgent only sends messages)"
+                    )
+
+                runs.append(report.run(f"auth-{mode}", body))
+            await asyncio.gather(*runs)
+    finally:
+        await conversations.close()
+
+
 def main() -> None:
     mode, args = cli(sys.argv)
     if mode == "main" and len(args) == 2:
         asyncio.run(main_suite(args[0]))
+    elif mode == "auth" and len(args) == 2:
+        asyncio.run(auth_suite(*args))
     else:
         die(__doc__ or "usage")
 

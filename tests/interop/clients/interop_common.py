@@ -9,12 +9,17 @@ Output protocol (stdout, one JSON object per line):
   false, or null when the client line does not have the operation (detail then starts
   with ``not in this version``);
 * ``{"client", "created": {...}}`` for ids a cross-version phase hands to the next one.
+
+Authentication (``--auth APIKEY_BASE JWT_BASE``): the credentials come from the
+environment (:data:`CREDENTIALS_ENV`, JSON ``{"apikey": ..., "jwt": ...}``); each script
+gives them only to its line's own auth hook and reports :data:`AUTH_OPERATIONS`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 import traceback
@@ -38,6 +43,14 @@ OPERATIONS = (
     "push-delete",
     "list-tasks",
 )
+
+# Against the gateways that refuse anonymous callers (``A2A_AUTH=apikey``, ``=jwt``), each
+# line authenticating through its own auth hook; reported by the ``--auth`` run.
+AUTH_OPERATIONS = ("auth-apikey", "auth-jwt")
+CREDENTIALS_ENV = "A2A_INTEROP_CREDENTIALS"
+# What each mode's card must declare, and the header the hook must then send.
+API_KEY_HEADER = "X-API-Key"
+AUTH_STREAM_STEPS, AUTH_STREAM_INTERVAL = 4, 0.25
 
 NOT_IN_VERSION = "not in this version"
 OPERATION_TIMEOUT = 45.0
@@ -178,6 +191,29 @@ def cli(argv: list[str]) -> tuple[str, list[str]]:
     if len(argv) >= 2 and argv[1].startswith("--"):
         return argv[1][2:], argv[2:]
     return "main", argv[1:]
+
+
+def credentials() -> dict[str, str]:
+    """The credentials the harness handed over: ``{"apikey": key, "jwt": token}``."""
+    raw = os.environ.get(CREDENTIALS_ENV)
+    if not raw:
+        die(f"{CREDENTIALS_ENV} is not set")
+    found = json.loads(str(raw))
+    if not isinstance(found, dict) or set(found) != {"apikey", "jwt"}:
+        die(f"{CREDENTIALS_ENV} must be a JSON object with apikey and jwt")
+    return {str(k): str(v) for k, v in found.items()}
+
+
+def refused(exc: BaseException) -> bool:
+    """Whether a client error, or one it wraps, carries the gateway's HTTP 401 (as a
+    ``status_code``, or an httpx error's ``response``)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        response = getattr(seen, "response", None)
+        if 401 in (getattr(seen, "status_code", None), getattr(response, "status_code", None)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def die(message: str) -> None:

@@ -3,6 +3,11 @@
 // Usage: node js1.mjs BASE PUSH_BASE          every operation
 //        node js1.mjs --cross BASE IDS_JSON   read, subscribe to and cancel tasks the 0.2
 //                                             client created; create one for it to read
+//        node js1.mjs --auth APIKEY_BASE JWT_BASE
+//                                             authenticate (credentials in the environment,
+//                                             A2A_INTEROP_CREDENTIALS) through the SDK's
+//                                             AuthenticationHandler and
+//                                             createAuthenticatingFetchWithRetry
 //
 // The SDK is imported from the npm project the test setup built: A2A_INTEROP_JS_ENTRY
 // names its entry module. Clients come from `new ClientFactory().createFromUrl(agentUrl)`
@@ -30,8 +35,18 @@ if (!entry) {
   process.exit(2);
 }
 const { sdk, client: clientModule } = await import(pathToFileURL(entry).href);
-const { ClientFactory } = clientModule;
-const { Role, TaskState } = sdk;
+const {
+  ClientFactory,
+  ClientFactoryOptions,
+  DefaultAgentCardResolver,
+  JsonRpcTransportFactory,
+  RestTransportFactory,
+  createAuthenticatingFetchWithRetry,
+} = clientModule;
+const { Role, SecurityScheme, TaskState } = sdk;
+const API_KEY_HEADER = "X-API-Key";
+const AUTH_STREAM_STEPS = 4;
+const AUTH_STREAM_INTERVAL = 0.25;
 
 const SDK_VERSION = process.env.A2A_INTEROP_JS_SDK_VERSION ?? "1.x";
 const CLIENT = `@a2a-js/sdk ${SDK_VERSION} (Node)`;
@@ -428,12 +443,135 @@ async function cross(base, ids) {
   process.stdout.write(JSON.stringify({ client: CLIENT, created }) + "\n");
 }
 
+// A card's scheme as the SDK's 1.0 type. The resolver hands back a card whose schemes
+// carry a `type` (the 0.3 OpenAPI fields next to the 1.0 oneof) as it came, untyped, so an
+// untyped entry is read with the SDK's own ProtoJSON reader, `SecurityScheme.fromJSON`.
+function typedScheme(entry) {
+  if (entry?.scheme?.$case) return [entry.scheme, "typed by the resolver"];
+  return [SecurityScheme.fromJSON(entry ?? {}).scheme, "read with SecurityScheme.fromJSON"];
+}
+
+// The headers of the scheme, among the card's securityRequirements (OR), that a
+// credential of `mode` satisfies.
+function cardHeaders(card, mode, secret) {
+  for (const requirement of card.securityRequirements ?? []) {
+    for (const name of Object.keys(requirement.schemes ?? {})) {
+      const [scheme, how] = typedScheme(card.securitySchemes?.[name]);
+      if (mode === "apikey" && scheme?.$case === "apiKeySecurityScheme") {
+        expect(scheme.value.location === "header", `${name} is in ${scheme.value.location}`);
+        expect(scheme.value.name === API_KEY_HEADER, `${name} names header ${scheme.value.name}`);
+        return { name, how, what: `apiKeySecurityScheme in header ${scheme.value.name}`, headers: { [scheme.value.name]: secret } };
+      }
+      const bearer = scheme?.$case === "httpAuthSecurityScheme" && scheme.value.scheme.toLowerCase() === "bearer";
+      if (mode === "jwt" && bearer) {
+        expect(scheme.value.bearerFormat === "JWT", `bearerFormat ${scheme.value.bearerFormat}`);
+        return { name, how, what: "httpAuthSecurityScheme bearer JWT", headers: { Authorization: `Bearer ${secret}` } };
+      }
+    }
+  }
+  throw new Failed(`the card has no ${mode} scheme: ${JSON.stringify(card.securityRequirements)}`);
+}
+
+// The SDK's AuthenticationHandler: nothing up front; a 401 is answered with the headers of
+// the card's scheme (when it has a card and a secret), kept once the retry succeeded.
+class CardAuthentication {
+  constructor(mode, secret) {
+    this.mode = mode;
+    this.secret = secret;
+    this.card = undefined;
+    this.active = {};
+    this.picked = undefined;
+    this.challenges = [];
+    this.retried = 0;
+  }
+  async headers() {
+    return this.active;
+  }
+  async shouldRetryWithHeaders(_request, response) {
+    if (response.status !== 401) return undefined;
+    this.challenges.push(response.headers.get("www-authenticate"));
+    if (!this.card || !this.secret) return undefined;
+    this.picked = cardHeaders(this.card, this.mode, this.secret);
+    this.retried += 1;
+    return this.picked.headers;
+  }
+  async onSuccessfulRetry(headers) {
+    this.active = headers;
+  }
+}
+
+// A ClientFactory whose transports and card resolver fetch through the handler.
+function authenticatingFactory(handler) {
+  const fetchImpl = createAuthenticatingFetchWithRetry(fetch, handler);
+  return new ClientFactory(
+    ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+      transports: [new JsonRpcTransportFactory({ fetchImpl }), new RestTransportFactory({ fetchImpl })],
+      cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
+    }),
+  );
+}
+
+async function authSuite(apikeyBase, jwtBase) {
+  const raw = process.env.A2A_INTEROP_CREDENTIALS;
+  if (!raw) {
+    console.error("A2A_INTEROP_CREDENTIALS is not set");
+    process.exit(2);
+  }
+  const given = JSON.parse(raw);
+  const modes = [["apikey", apikeyBase], ["jwt", jwtBase]];
+  // The two modes side by side.
+  await Promise.all(modes.map(([mode, base]) => run(`auth-${mode}`, async () => {
+    const urls = agentUrls(base);
+    const anonymous = new CardAuthentication(mode, undefined);
+    const refusedClient = await authenticatingFactory(anonymous).createFromUrl(urls.echo);
+    anonymous.card = refusedClient.agentCard;
+    let refusal;
+    try {
+      await refusedClient.sendMessage(sendParams(ECHO_TEXT));
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal, "SendMessage without the credential was not refused");
+    expect(anonymous.challenges.length === 1, `401s seen without the credential: ${anonymous.challenges.length}`);
+    const handler = new CardAuthentication(mode, given[mode]);
+    const factory = authenticatingFactory(handler);
+    const echo = await factory.createFromUrl(urls.echo);
+    handler.card = echo.agentCard;
+    expect(echo.agentCard.capabilities?.extendedAgentCard, "card: extendedAgentCard not declared");
+    // The client's card call: the public card says extendedAgentCard, so it fetches that.
+    const extended = await echo.getAgentCard();
+    expect(extended.name === "echo", `extended card ${extended.name}`);
+    const task = await echo.sendMessage(sendParams(ECHO_TEXT));
+    expect(task.status?.state === TaskState.TASK_STATE_COMPLETED, `send: ${stateName(task.status?.state)}`);
+    expect(artifactText(task) === ECHO_TEXT, `artifact text ${JSON.stringify(artifactText(task))}`);
+    expect(handler.retried === 1 && handler.picked, `retries ${handler.retried}`);
+    const progress = await factory.createFromUrl(urls.progress);
+    const text = `steps=${AUTH_STREAM_STEPS} interval=${AUTH_STREAM_INTERVAL}`;
+    const tracker = await follow(progress.sendMessageStream(sendParams(text)));
+    expect(tracker.state === TaskState.TASK_STATE_COMPLETED, `stream: ${stateName(tracker.state)}`);
+    tracker.arrivals.firstBeforeLastBy((AUTH_STREAM_STEPS - 1) * AUTH_STREAM_INTERVAL * 0.5);
+    const got = await echo.getTask({ tenant: "", id: task.id });
+    expect(got.status?.state === TaskState.TASK_STATE_COMPLETED, `get: ${stateName(got.status?.state)}`);
+    expect(handler.retried === 1, `the handler retried ${handler.retried} times`);
+    const { name, how, what } = handler.picked;
+    return (
+      `card securityRequirements -> scheme ${JSON.stringify(name)} (${what}, ${how}); ` +
+      `handler without a secret: HTTP 401 (WWW-Authenticate: ${anonymous.challenges[0]}), ` +
+      `SendMessage threw ${refusal.name}: ${String(refusal.message).slice(0, 80)}; with it: the first ` +
+      `request (getAgentCard: GetExtendedAgentCard) answered 401, the handler replied with the card's ` +
+      `scheme and retried, then sent it up front: SendMessage completed, SendStreamingMessage ${tracker.arrivals.summary()}, GetTask completed`
+    );
+  })));
+}
+
 const args = process.argv.slice(2);
 if (args[0] === "--cross" && args.length === 3) {
   await cross(args[1], JSON.parse(args[2]));
+} else if (args[0] === "--auth" && args.length === 3) {
+  await authSuite(args[1], args[2]);
 } else if (args.length === 2 && !args[0].startsWith("--")) {
   await mainSuite(args[0], args[1]);
 } else {
-  console.error("usage: js1.mjs BASE PUSH_BASE | js1.mjs --cross BASE IDS_JSON");
+  console.error("usage: js1.mjs BASE PUSH_BASE | js1.mjs --cross BASE IDS_JSON | js1.mjs --auth APIKEY_BASE JWT_BASE");
   process.exit(2);
 }

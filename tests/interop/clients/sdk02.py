@@ -2,8 +2,11 @@
 
 Usage: ``sdk02.py BASE PUSH_BASE`` runs every operation; ``sdk02.py --cross-create BASE``
 creates tasks for the 1.x readers; ``sdk02.py --cross-read BASE IDS_JSON`` reads tasks the
-1.x clients created. The client is built the SDK's way,
-``A2AClient.get_client_from_agent_card_url`` with a default ``httpx.AsyncClient``.
+1.x clients created; ``sdk02.py --auth APIKEY_BASE JWT_BASE`` authenticates (credentials in
+``A2A_INTEROP_CREDENTIALS``). The client is built the SDK's way,
+``A2AClient.get_client_from_agent_card_url`` with a default ``httpx.AsyncClient``; the
+authenticated one from the resolved card with the SDK's auth hook, ``AuthInterceptor`` over
+an ``InMemoryContextCredentialStore`` keyed by the scheme the card names.
 """
 
 from __future__ import annotations
@@ -16,12 +19,18 @@ from importlib.metadata import version
 from typing import Any
 
 import httpx
-from a2a.client import A2AClient
+from a2a.client import A2ACardResolver, A2AClient, A2AClientHTTPError
+from a2a.client.auth import AuthInterceptor, InMemoryContextCredentialStore
+from a2a.client.middleware import ClientCallContext
 from a2a.types import (
+    AgentCard,
+    APIKeySecurityScheme,
     CancelTaskRequest,
     GetTaskPushNotificationConfigParams,
     GetTaskPushNotificationConfigRequest,
     GetTaskRequest,
+    HTTPAuthSecurityScheme,
+    In,
     JSONRPCErrorResponse,
     Message,
     MessageSendConfiguration,
@@ -42,7 +51,10 @@ from a2a.types import (
     TextPart,
 )
 from interop_common import (
+    API_KEY_HEADER,
     ASK_ROUNDS,
+    AUTH_STREAM_INTERVAL,
+    AUTH_STREAM_STEPS,
     ECHO_TEXT,
     LONG_TASK,
     PUSH_URL,
@@ -54,6 +66,7 @@ from interop_common import (
     Report,
     agent_urls,
     cli,
+    credentials,
     die,
     expect,
 )
@@ -349,6 +362,86 @@ async def cross_read(base: str, ids: dict[str, str]) -> None:
             await report.run(f"cross-cancel-from-{creator}", cancel)
 
 
+def card_scheme(card: AgentCard, mode: str) -> tuple[str, str]:
+    """The name of the scheme, among the card's security requirements (OR), that a
+    credential of ``mode`` satisfies, and what it is; the card must declare it exactly."""
+    schemes = card.security_schemes or {}
+    for requirement in card.security or []:
+        for name in requirement:
+            scheme = schemes[name].root if name in schemes else None
+            if mode == "apikey" and isinstance(scheme, APIKeySecurityScheme):
+                expect(scheme.in_ == In.header, f"{name} is in {scheme.in_}")
+                expect(scheme.name == API_KEY_HEADER, f"{name} names header {scheme.name}")
+                return name, f"apiKey in header {scheme.name}"
+            bearer = (
+                isinstance(scheme, HTTPAuthSecurityScheme) and scheme.scheme.lower() == "bearer"
+            )
+            if mode == "jwt" and isinstance(scheme, HTTPAuthSecurityScheme) and bearer:
+                expect(scheme.bearer_format == "JWT", f"bearerFormat {scheme.bearer_format}")
+                return name, f"http bearer, bearerFormat {scheme.bearer_format}"
+    raise Failed(f"the card has no {mode} scheme: security {card.security}, schemes {schemes}")
+
+
+async def auth_suite(apikey_base: str, jwt_base: str) -> None:
+    """Each mode: the card's scheme, the credential only in the hook's store; refused
+    without it."""
+    given = credentials()
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as http:
+        runs = []  # the two modes side by side
+        for mode, base in (("apikey", apikey_base), ("jwt", jwt_base)):
+
+            async def body(mode: str = mode, base: str = base) -> str:
+                urls = agent_urls(base)
+                cards = {
+                    agent: await A2ACardResolver(http, urls[agent]).get_agent_card()
+                    for agent in ("echo", "progress")
+                }
+                name, what = card_scheme(cards["echo"], mode)
+                store = InMemoryContextCredentialStore()
+                await store.set_credentials("interop", name, given[mode])
+                hook = [AuthInterceptor(store)]
+                signed_in = ClientCallContext(state={"sessionId": "interop"})
+                anonymous = ClientCallContext(state={"sessionId": "nobody"})
+                echo = A2AClient(http, agent_card=cards["echo"], interceptors=hook)
+                progress = A2AClient(http, agent_card=cards["progress"], interceptors=hook)
+                try:
+                    await echo.send_message(send_request(ECHO_TEXT), context=anonymous)
+                except A2AClientHTTPError as exc:
+                    expect(exc.status_code == 401, f"without the credential: {exc}")
+                else:
+                    raise Failed("message/send without the credential was not refused")
+                answer = await echo.send_message(send_request(ECHO_TEXT), context=signed_in)
+                task = result(answer)
+                expect(isinstance(task, Task) and state(task) == "completed", f"send: {task}")
+                expect(artifact_text(task) == ECHO_TEXT, f"artifact {artifact_text(task)!r}")
+                arrivals = Arrivals()
+                last: Any = None
+                text = f"steps={AUTH_STREAM_STEPS} interval={AUTH_STREAM_INTERVAL}"
+                request = stream_request(text)
+                async for response in progress.send_message_streaming(request, context=signed_in):
+                    last = result(response)
+                    arrivals.mark(kind(last))
+                expect(
+                    isinstance(last, TaskStatusUpdateEvent)
+                    and last.final
+                    and last.status.state == TaskState.completed,
+                    f"stream ended with {kind(last)}",
+                )
+                arrivals.first_before_last_by((AUTH_STREAM_STEPS - 1) * AUTH_STREAM_INTERVAL * 0.5)
+                query = GetTaskRequest(id=str(uuid.uuid4()), params=TaskQueryParams(id=task.id))
+                got = result(await echo.get_task(query, context=signed_in))
+                expect(isinstance(got, Task) and state(got) == "completed", f"get: {got}")
+                return (
+                    f"card security {cards['echo'].security} -> scheme {name!r} ({what}); "
+                    "AuthInterceptor(InMemoryContextCredentialStore) with nothing for the "
+                    "session: HTTP 401 (A2AClientHTTPError); with the credential: message/send "
+                    f"completed, message/stream {arrivals.summary()}, tasks/get completed"
+                )
+
+            runs.append(report.run(f"auth-{mode}", body))
+        await asyncio.gather(*runs)
+
+
 def main() -> None:
     mode, args = cli(sys.argv)
     if mode == "main" and len(args) == 2:
@@ -357,6 +450,8 @@ def main() -> None:
         asyncio.run(cross_create(args[0]))
     elif mode == "cross-read" and len(args) == 2:
         asyncio.run(cross_read(args[0], json.loads(args[1])))
+    elif mode == "auth" and len(args) == 2:
+        asyncio.run(auth_suite(*args))
     else:
         die(__doc__ or "usage")
 

@@ -1,9 +1,13 @@
 """Interop client: the official Python a2a-sdk 0.3.x (``ClientFactory``) against the gateway.
 
-Usage: ``sdk03.py BASE PUSH_BASE``. Clients come from ``ClientFactory.connect(agent_url)``
-with the default ``ClientConfig`` (streaming on, JSON-RPC, the card's preferred
-transport), so ``send_message`` streams; the blocking ``message/send`` operation uses
-the one documented switch for it, ``ClientConfig(streaming=False)``.
+Usage: ``sdk03.py BASE PUSH_BASE``; ``sdk03.py --auth APIKEY_BASE JWT_BASE`` authenticates
+(credentials in ``A2A_INTEROP_CREDENTIALS``). Clients come from
+``ClientFactory.connect(agent_url)`` with the default ``ClientConfig`` (streaming on,
+JSON-RPC, the card's preferred transport), so ``send_message`` streams; the blocking
+``message/send`` operation uses the one documented switch for it,
+``ClientConfig(streaming=False)``. The authenticated clients are connected from the
+resolved card with the SDK's auth hook, ``AuthInterceptor`` over an
+``InMemoryContextCredentialStore`` keyed by the scheme the card names.
 """
 
 from __future__ import annotations
@@ -15,9 +19,23 @@ import uuid
 from importlib.metadata import version
 from typing import Any
 
-from a2a.client import Client, ClientConfig, ClientFactory
+import httpx
+from a2a.client import (
+    A2ACardResolver,
+    A2AClientHTTPError,
+    AuthInterceptor,
+    Client,
+    ClientCallContext,
+    ClientConfig,
+    ClientFactory,
+    InMemoryContextCredentialStore,
+)
 from a2a.types import (
+    AgentCard,
+    APIKeySecurityScheme,
     GetTaskPushNotificationConfigParams,
+    HTTPAuthSecurityScheme,
+    In,
     Message,
     Part,
     PushNotificationConfig,
@@ -32,7 +50,10 @@ from a2a.types import (
     TextPart,
 )
 from interop_common import (
+    API_KEY_HEADER,
     ASK_ROUNDS,
+    AUTH_STREAM_INTERVAL,
+    AUTH_STREAM_STEPS,
     ECHO_TEXT,
     LONG_TASK,
     PUSH_URL,
@@ -41,9 +62,11 @@ from interop_common import (
     STREAM_INTERVAL,
     STREAM_STEPS,
     Arrivals,
+    Failed,
     Report,
     agent_urls,
     cli,
+    credentials,
     die,
     expect,
 )
@@ -268,10 +291,118 @@ def text_of(message_: Message) -> str:
     return "".join(p.root.text for p in message_.parts if isinstance(p.root, TextPart))
 
 
+def card_scheme(card: AgentCard, mode: str) -> tuple[str, str]:
+    """The name of the scheme, among the card's security requirements (OR), that a
+    credential of ``mode`` satisfies, and what it is; the card must declare it exactly."""
+    schemes = card.security_schemes or {}
+    for requirement in card.security or []:
+        for name in requirement:
+            scheme = schemes[name].root if name in schemes else None
+            if mode == "apikey" and isinstance(scheme, APIKeySecurityScheme):
+                expect(scheme.in_ == In.header, f"{name} is in {scheme.in_}")
+                expect(scheme.name == API_KEY_HEADER, f"{name} names header {scheme.name}")
+                return name, f"apiKey in header {scheme.name}"
+            bearer = (
+                isinstance(scheme, HTTPAuthSecurityScheme) and scheme.scheme.lower() == "bearer"
+            )
+            if mode == "jwt" and isinstance(scheme, HTTPAuthSecurityScheme) and bearer:
+                expect(scheme.bearer_format == "JWT", f"bearerFormat {scheme.bearer_format}")
+                return name, f"http bearer, bearerFormat {scheme.bearer_format}"
+    raise Failed(f"the card has no {mode} scheme: security {card.security}, schemes {schemes}")
+
+
+async def auth_suite(apikey_base: str, jwt_base: str) -> None:
+    """Each mode: the card's scheme, the credential only in the hook's store; refused
+    without it."""
+    given = credentials()
+    clients: list[Client] = []
+    try:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as http:
+            runs = []  # the two modes side by side
+            for mode, base in (("apikey", apikey_base), ("jwt", jwt_base)):
+
+                async def body(mode: str = mode, base: str = base) -> str:
+                    urls = agent_urls(base)
+                    cards = {
+                        agent: await A2ACardResolver(http, urls[agent]).get_agent_card()
+                        for agent in ("echo", "progress")
+                    }
+                    name, what = card_scheme(cards["echo"], mode)
+                    expect(cards["echo"].supports_authenticated_extended_card, "extended card")
+                    store = InMemoryContextCredentialStore()
+                    await store.set_credentials("interop", name, given[mode])
+                    hook = [AuthInterceptor(store)]
+                    signed_in = ClientCallContext(state={"sessionId": "interop"})
+                    anonymous = ClientCallContext(state={"sessionId": "nobody"})
+
+                    async def connect(agent: str, **config: Any) -> Client:
+                        client = await ClientFactory.connect(
+                            cards[agent],
+                            client_config=ClientConfig(**config) if config else None,
+                            interceptors=hook,
+                        )
+                        clients.append(client)
+                        return client
+
+                    blocking = await connect("echo", streaming=False)
+                    try:
+                        async for _ in blocking.send_message(message(ECHO_TEXT), context=anonymous):
+                            pass
+                    except A2AClientHTTPError as exc:
+                        expect(exc.status_code == 401, f"without the credential: {exc}")
+                    else:
+                        raise Failed("message/send without the credential was not refused")
+                    # The card the client holds, through the hook: the extended one (the
+                    # public card says supportsAuthenticatedExtendedCard).
+                    extended = await blocking.get_card(context=signed_in)
+                    expect(extended.name == "echo", f"extended card {extended.name!r}")
+                    task: Task | None = None
+                    async for event in blocking.send_message(message(ECHO_TEXT), context=signed_in):
+                        expect(isinstance(event, tuple), f"got a {type(event).__name__}")
+                        task = event[0]  # type: ignore[index]
+                    expect(task is not None, "message/send: no task")
+                    assert task is not None
+                    expect(task.status.state == TaskState.completed, f"send: {task.status.state}")
+                    expect(artifact_text(task) == ECHO_TEXT, f"artifact {artifact_text(task)!r}")
+                    streaming = await connect("progress")
+                    arrivals = Arrivals()
+                    update: Any = None
+                    last: Task | None = None
+                    text = f"steps={AUTH_STREAM_STEPS} interval={AUTH_STREAM_INTERVAL}"
+                    async for event in streaming.send_message(message(text), context=signed_in):
+                        expect(isinstance(event, tuple), f"got a {type(event).__name__}")
+                        last, update = event  # type: ignore[misc]
+                        arrivals.mark(kind(update))
+                    expect(last is not None and last.status.state == TaskState.completed, "stream")
+                    expect(isinstance(update, TaskStatusUpdateEvent) and update.final, "no final")
+                    arrivals.first_before_last_by(
+                        (AUTH_STREAM_STEPS - 1) * AUTH_STREAM_INTERVAL * 0.5
+                    )
+                    got = await blocking.get_task(TaskQueryParams(id=task.id), context=signed_in)
+                    expect(got.status.state == TaskState.completed, f"get: {got.status.state}")
+                    return (
+                        f"card security {cards['echo'].security} -> scheme {name!r} ({what}); "
+                        "AuthInterceptor(InMemoryContextCredentialStore) with nothing for the "
+                        "session: HTTP 401 (A2AClientHTTPError); with the credential: "
+                        "Client.get_card() (agent/getAuthenticatedExtendedCard), "
+                        f"message/send completed, message/stream {arrivals.summary()}, "
+                        "tasks/get completed"
+                    )
+
+                runs.append(report.run(f"auth-{mode}", body))
+            await asyncio.gather(*runs)
+    finally:
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.close()
+
+
 def main() -> None:
     mode, args = cli(sys.argv)
     if mode == "main" and len(args) == 2:
         asyncio.run(main_suite(*args))
+    elif mode == "auth" and len(args) == 2:
+        asyncio.run(auth_suite(*args))
     else:
         die(__doc__ or "usage")
 

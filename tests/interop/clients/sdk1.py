@@ -1,7 +1,11 @@
 """Interop client: the official Python a2a-sdk 1.x (``create_client``) against the gateway.
 
 Usage: ``sdk1.py BASE PUSH_BASE`` runs every operation; ``sdk1.py --cross BASE IDS_JSON``
-reads, subscribes to and cancels tasks the 0.2 client created, and creates one for it.
+reads, subscribes to and cancels tasks the 0.2 client created, and creates one for it;
+``sdk1.py --auth APIKEY_BASE JWT_BASE`` authenticates (credentials in
+``A2A_INTEROP_CREDENTIALS``) through the SDK's auth hook, ``AuthInterceptor`` over an
+``InMemoryContextCredentialStore`` keyed by the scheme the card names, passed to
+``create_client`` with the resolved card.
 Clients come from ``create_client(agent_url)`` with the default ``ClientConfig``
 (streaming on, JSON-RPC; the factory picks the card's best JSON-RPC interface), so
 ``send_message`` streams; the blocking ``SendMessage`` operation uses the one documented
@@ -18,10 +22,21 @@ import uuid
 from importlib.metadata import version
 from typing import Any
 
-from a2a.client import Client, ClientConfig, create_client
+import httpx
+from a2a.client import (
+    A2ACardResolver,
+    AuthInterceptor,
+    Client,
+    ClientCallContext,
+    ClientConfig,
+    InMemoryContextCredentialStore,
+    create_client,
+)
 from a2a.types.a2a_pb2 import (
+    AgentCard,
     CancelTaskRequest,
     DeleteTaskPushNotificationConfigRequest,
+    GetExtendedAgentCardRequest,
     GetTaskPushNotificationConfigRequest,
     GetTaskRequest,
     ListTaskPushNotificationConfigsRequest,
@@ -37,8 +52,12 @@ from a2a.types.a2a_pb2 import (
     TaskPushNotificationConfig,
     TaskState,
 )
+from google.protobuf.json_format import MessageToDict
 from interop_common import (
+    API_KEY_HEADER,
     ASK_ROUNDS,
+    AUTH_STREAM_INTERVAL,
+    AUTH_STREAM_STEPS,
     ECHO_TEXT,
     LONG_TASK,
     PUSH_URL,
@@ -51,8 +70,10 @@ from interop_common import (
     Report,
     agent_urls,
     cli,
+    credentials,
     die,
     expect,
+    refused,
 )
 
 report = Report(f"a2a-sdk {version('a2a-sdk')} (Python)", "1.0")
@@ -414,12 +435,119 @@ async def cross(base: str, ids: dict[str, str]) -> None:
         await clients.close()
 
 
+def card_scheme(card: AgentCard, mode: str) -> tuple[str, str]:
+    """The name of the scheme, among the card's 1.0 security requirements (OR), that a
+    credential of ``mode`` satisfies, and what it is; the card must declare it exactly."""
+    for requirement in card.security_requirements:
+        for name in requirement.schemes:
+            if name not in card.security_schemes:
+                continue
+            scheme = card.security_schemes[name]
+            which = scheme.WhichOneof("scheme")
+            if mode == "apikey" and which == "api_key_security_scheme":
+                api_key = scheme.api_key_security_scheme
+                expect(api_key.location == "header", f"{name} is in {api_key.location}")
+                expect(api_key.name == API_KEY_HEADER, f"{name} names header {api_key.name}")
+                return name, f"apiKeySecurityScheme in header {api_key.name}"
+            http = scheme.http_auth_security_scheme
+            bearer = which == "http_auth_security_scheme" and http.scheme.lower() == "bearer"
+            if mode == "jwt" and bearer:
+                expect(http.bearer_format == "JWT", f"bearerFormat {http.bearer_format}")
+                return name, f"httpAuthSecurityScheme bearer, bearerFormat {http.bearer_format}"
+    found = MessageToDict(card)
+    raise Failed(
+        f"the card has no {mode} scheme: securityRequirements "
+        f"{found.get('securityRequirements')}, securitySchemes {found.get('securitySchemes')}"
+    )
+
+
+async def auth_suite(apikey_base: str, jwt_base: str) -> None:
+    """Each mode: the card's scheme, the credential only in the hook's store; refused
+    without it."""
+    given = credentials()
+    clients = Clients()
+    try:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as http:
+            runs = []  # the two modes side by side
+            for mode, base in (("apikey", apikey_base), ("jwt", jwt_base)):
+
+                async def body(mode: str = mode, base: str = base) -> str:
+                    urls = agent_urls(base)
+                    cards = {
+                        agent: await A2ACardResolver(http, urls[agent]).get_agent_card()
+                        for agent in ("echo", "progress")
+                    }
+                    name, what = card_scheme(cards["echo"], mode)
+                    expect(cards["echo"].capabilities.extended_agent_card, "extendedAgentCard")
+                    store = InMemoryContextCredentialStore()
+                    await store.set_credentials("interop", name, given[mode])
+                    hook = [AuthInterceptor(store)]
+                    signed_in = ClientCallContext(state={"sessionId": "interop"})
+                    anonymous = ClientCallContext(state={"sessionId": "nobody"})
+
+                    async def connect(agent: str, **config: Any) -> Client:
+                        client = await create_client(
+                            cards[agent],
+                            client_config=ClientConfig(**config) if config else None,
+                            interceptors=hook,
+                        )
+                        clients.made.append(client)
+                        return client
+
+                    blocking = await connect("echo", streaming=False)
+                    try:
+                        async for _ in blocking.send_message(request(ECHO_TEXT), context=anonymous):
+                            pass
+                    except Exception as exc:
+                        expect(refused(exc), f"without the credential: {exc!r}")
+                        error = type(exc).__name__
+                    else:
+                        raise Failed("SendMessage without the credential was not refused")
+                    extended = await blocking.get_extended_agent_card(
+                        GetExtendedAgentCardRequest(), context=signed_in
+                    )
+                    expect(extended.name == "echo", f"extended card {extended.name!r}")
+                    events = [
+                        e
+                        async for e in blocking.send_message(request(ECHO_TEXT), context=signed_in)
+                    ]
+                    expect(len(events) == 1 and events[0].HasField("task"), f"send: {events}")
+                    task = events[0].task
+                    expect(task.status.state == COMPLETED, f"send: {state_name(task.status.state)}")
+                    expect(artifact_text(task) == ECHO_TEXT, f"artifact {artifact_text(task)!r}")
+                    streaming = await connect("progress")
+                    text = f"steps={AUTH_STREAM_STEPS} interval={AUTH_STREAM_INTERVAL}"
+                    tracker = await follow(streaming.send_message(request(text), context=signed_in))
+                    expect(tracker.state == COMPLETED, f"stream: {state_name(tracker.state)}")
+                    tracker.arrivals.first_before_last_by(
+                        (AUTH_STREAM_STEPS - 1) * AUTH_STREAM_INTERVAL * 0.5
+                    )
+                    got = await blocking.get_task(GetTaskRequest(id=task.id), context=signed_in)
+                    expect(got.status.state == COMPLETED, f"get: {state_name(got.status.state)}")
+                    names = [list(r.schemes) for r in cards["echo"].security_requirements]
+                    return (
+                        f"card securityRequirements {names} -> scheme {name!r} ({what}); "
+                        "AuthInterceptor(InMemoryContextCredentialStore) with nothing for the "
+                        f"session: HTTP 401 ({error}); with the credential: "
+                        "GetExtendedAgentCard, SendMessage "
+                        f"completed, SendStreamingMessage {tracker.arrivals.summary()}, "
+                        "GetTask completed"
+                    )
+
+                runs.append(report.run(f"auth-{mode}", body))
+            await asyncio.gather(*runs)
+    finally:
+        await clients.close()
+
+
 def main() -> None:
     mode, args = cli(sys.argv)
     if mode == "main" and len(args) == 2:
         asyncio.run(main_suite(*args))
     elif mode == "cross" and len(args) == 2:
         asyncio.run(cross(args[0], json.loads(args[1])))
+    elif mode == "auth" and len(args) == 2:
+        asyncio.run(auth_suite(*args))
     else:
         die(__doc__ or "usage")
 
