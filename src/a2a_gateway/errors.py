@@ -192,3 +192,11 @@ class LimitExceededError(RPCError):
     def retry_after(self) -> int:
         seconds = self.data.get("retryAfter", 1) if isinstance(self.data, dict) else 1
         return max(1, int(seconds))
+
+
+class LimitsUnavailableError(UnavailableError):
+    """The per-principal limits cannot be checked (Redis does not answer): HTTP 503 with
+    ``Retry-After``, refused rather than let through unchecked."""
+
+    default_message = "Limits cannot be checked right now; retry later"
+    retry_after = 1

@@ -120,3 +120,50 @@ async def test_gateway_killed_mid_stream_another_instance_resumes(
     steps = step_texts([f.result for f in whole])
     assert steps == [f"step {i}/5" for i in range(1, 6)]
     assert len({f.id for f in whole}) == len(whole)
+
+
+async def test_with_the_cache_down_limits_are_refused_not_skipped(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Per-principal limits live in Redis: while it is down a request cannot be counted, so
+    it is refused with 503 and Retry-After (never let through unchecked, never a 500 or a
+    traceback); when it is back, requests are admitted again."""
+    port = free_port()
+    cache = durable_valkey(port, tmp_path)
+    env = {**GATEWAY_ENV, "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+    gateway = stack.gateway(free_port(), env=env)
+    gateway.name = "gateway-cacheless"
+    restarted = durable_valkey(port, tmp_path)
+    started = [cache, gateway]
+    try:
+        cache.start(tmp_path)
+        cache.wait_ready(20)
+        gateway.start(tmp_path)
+        gateway.wait_ready(30)
+        url = f"http://127.0.0.1:{gateway.port}/"
+        async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as client:
+            body = rpc("tasks/get", {"id": "nope"})
+            assert (await client.post(url, json=body)).json()["error"]["code"] == -32001
+            cache.stop()
+            for request in (
+                client.post(url, json=body),
+                client.post(url, json=rpc("message/stream", message("hi"))),
+                client.get(url + "tasks/nope"),
+            ):
+                refused = await request
+                assert refused.status_code == 503, refused.text
+                assert refused.headers["retry-after"] == "1"
+            started.append(restarted)
+            restarted.start(tmp_path)
+            restarted.wait_ready(20)
+            for _ in range(50):
+                again = await client.post(url, json=body)
+                if again.status_code == 200:
+                    break
+                await asyncio.sleep(0.2)
+            assert again.json()["error"]["code"] == -32001
+    finally:
+        for proc in reversed(started):
+            proc.stop()
+    log = (tmp_path / "gateway-cacheless.log").read_text()
+    assert "Traceback" not in log

@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 
-from a2a_gateway.errors import ForbiddenError, LimitExceededError, RPCError
+from a2a_gateway.errors import (
+    ForbiddenError,
+    LimitExceededError,
+    LimitsUnavailableError,
+    RPCError,
+)
 from a2a_gateway.gateway.identity import auth_failure, identify
 
 if TYPE_CHECKING:
@@ -70,7 +75,7 @@ class Admission:
     def refuse(self, body: Any, error: RPCError) -> Response:
         """The HTTP response for a refused admission (or a limit met later), with ``body``
         in the caller's protocol shape."""
-        if isinstance(error, LimitExceededError):
+        if isinstance(error, (LimitExceededError, LimitsUnavailableError)):
             headers = {"Retry-After": str(error.retry_after)}
             return JSONResponse(body, status_code=error.http_status, headers=headers)
         if isinstance(error, ForbiddenError):

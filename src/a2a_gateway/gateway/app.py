@@ -48,6 +48,7 @@ from a2a_gateway.errors import (
     InvalidParamsError,
     InvalidRequestError,
     LimitExceededError,
+    LimitsUnavailableError,
     MethodNotFoundError,
     RPCError,
     UnauthenticatedError,
@@ -90,10 +91,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 WAIT_LEASE_MARGIN_SECONDS = 30.0
-REFUSALS = (LimitExceededError, UnauthenticatedError, ForbiddenError)
-"""Errors a method may raise that answer a single request with their own HTTP status (429,
-401 with ``WWW-Authenticate``, 403), not with 200: a limit met after admission, or an
-extended card asked for without credentials. In a batch they answer their member only."""
+REFUSALS = (LimitExceededError, LimitsUnavailableError, UnauthenticatedError, ForbiddenError)
+"""Errors a method may raise that answer a single request with their own HTTP status (429
+or 503 with ``Retry-After``, 401 with ``WWW-Authenticate``, 403), not with 200: a limit met
+(or not checkable) after admission, or an extended card asked for without credentials. In
+a batch they answer their member only."""
 
 
 # -- the gateway ---------------------------------------------------------------------------
@@ -399,7 +401,7 @@ class Gateway:
         try:
             method, params = _resolve(method, rpc_request, dialect)
             items = await getattr(self.service, method.handler)(call, params)
-        except LimitExceededError:
+        except REFUSALS:
             slot.release()
             await lease.release()
             raise

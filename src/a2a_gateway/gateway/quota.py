@@ -4,7 +4,9 @@ The limits come from the routing file (``limit_classes``), by the caller's class
 counts live in Redis (``store.quotas``), so every gateway process enforces the same ones,
 and each principal's keys are its own, so a principal at its limit costs no other
 principal anything. Over a limit the caller gets ``LimitExceededError`` (HTTP 429 with
-``Retry-After``; ``data`` names the limit).
+``Retry-After``; ``data`` names the limit). When Redis does not answer, a limit cannot be
+checked and the request is refused with ``LimitsUnavailableError`` (HTTP 503,
+``Retry-After``), not let through.
 
 A stream's lease lives ``LEASE_SECONDS`` and is renewed as the stream runs
 (``renewing``), so a gateway process that dies frees its streams' places within that
@@ -20,7 +22,9 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Literal
 
-from a2a_gateway.errors import LimitExceededError
+from redis.exceptions import RedisError
+
+from a2a_gateway.errors import LimitExceededError, LimitsUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -56,6 +60,12 @@ def refusal(refused: Refused, limit_key: str) -> LimitExceededError:
         f"Limit exceeded: at most {what} for this caller; retry in {retry_after} s",
         data={"limit": limit_key, "allowed": refused.allowed, "retryAfter": retry_after},
     )
+
+
+def unavailable(err: Exception) -> LimitsUnavailableError:
+    """The error for a limit that could not be checked: refused (503), never let through."""
+    log.warning("per-principal limits unavailable: %s", type(err).__name__)
+    return LimitsUnavailableError(data={"retryAfter": LimitsUnavailableError.retry_after})
 
 
 class Lease:
@@ -97,7 +107,10 @@ class Quota:
         if cost < 1:
             return
         rate, burst = limits.requests_per_second, limits.burst
-        refused = await self.quotas.take(caller.principal, rate, burst, min(cost, burst))
+        try:
+            refused = await self.quotas.take(caller.principal, rate, burst, min(cost, burst))
+        except (RedisError, OSError) as err:
+            raise unavailable(err) from None
         if refused is not None:
             raise refusal(refused, "requestsPerSecond")
 
@@ -105,7 +118,10 @@ class Quota:
         """A lease of ``kind`` for ``seconds`` (renewable), or ``LimitExceededError``."""
         allowed = limits.streams if kind == "streams" else limits.waits
         lease_id = uuid.uuid4().hex
-        refused = await self.quotas.acquire(caller.principal, kind, lease_id, allowed, seconds)
+        try:
+            refused = await self.quotas.acquire(caller.principal, kind, lease_id, allowed, seconds)
+        except (RedisError, OSError) as err:
+            raise unavailable(err) from None
         if refused is not None:
             raise refusal(refused, kind)
         return Lease(self.quotas, caller.principal, kind, lease_id)

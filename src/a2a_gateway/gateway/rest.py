@@ -30,6 +30,7 @@ from a2a_gateway.errors import (
     InvalidParamsError,
     InvalidRequestError,
     LimitExceededError,
+    LimitsUnavailableError,
     MethodNotFoundError,
     RPCError,
     VersionNotSupportedError,
@@ -70,7 +71,7 @@ class UnsupportedMediaType(InvalidRequestError):
 
 def error_response(err: RPCError, headers: dict[str, str] | None = None) -> Response:
     status, body = v1_render.rest_error(err)
-    if isinstance(err, LimitExceededError) and headers is None:
+    if isinstance(err, (LimitExceededError, LimitsUnavailableError)) and headers is None:
         headers = {"Retry-After": str(err.retry_after)}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -249,7 +250,7 @@ class RestApi:
             )
         except BaseException as err:
             slot.release()
-            if isinstance(err, LimitExceededError):
+            if isinstance(err, RPCError):  # over the limit, or the limit cannot be checked
                 entry.note(code=err.code)
                 return error_response(err)
             raise

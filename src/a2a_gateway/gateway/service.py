@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
 from a2a_gateway.core.contract import MessageRef, TaskInput
 from a2a_gateway.core.states import TaskState
@@ -43,7 +44,7 @@ from a2a_gateway.errors import (
 from a2a_gateway.gateway.budget import TokenBucket
 from a2a_gateway.gateway.events import TaskSnapshot
 from a2a_gateway.gateway.follow import follow
-from a2a_gateway.gateway.quota import refusal
+from a2a_gateway.gateway.quota import refusal, unavailable
 from a2a_gateway.limit_classes import Limits
 from a2a_gateway.models import (
     Task,
@@ -251,7 +252,10 @@ class A2AService:
         )
         allowed = call.limits.running_tasks
         quotas = self.events.quotas
-        refused = await quotas.acquire(call.principal, RUNNING_TASKS, task_id, allowed, ttl)
+        try:
+            refused = await quotas.acquire(call.principal, RUNNING_TASKS, task_id, allowed, ttl)
+        except (RedisError, OSError) as err:
+            raise unavailable(err) from None
         if refused is not None:
             raise refusal(refused, RUNNING_TASKS)
 
@@ -334,6 +338,8 @@ class A2AService:
         accepted = await self.events.accept(keys, body, task.context_id)
         if not accepted.appended:  # another follow-up won the race: maybe this very one
             fresh = await self._snapshot(call, task.id)
+            if fresh.task.status.state.terminal:  # no turn will run: give the place back
+                await self.events.quotas.release(call.principal, RUNNING_TASKS, task.id)
             if any(m.message_id == message.message_id for m in fresh.task.history or []):
                 return await self._deliver(call, keys, fresh, params)
             raise UnsupportedOperationError(
