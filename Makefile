@@ -6,11 +6,14 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install dev test lint typecheck unit clean soak bench
 
-$(STAMP): pyproject.toml
+# Two editable distributions: the package that is deployed (a2a-gateway, src/, with its test
+# toolchain as the `dev` extra) and the development tools that never are (a2a-gateway-dev,
+# tools/: the `a2a-gateway` command with `dev` and `bench`, the local stack).
+$(STAMP): pyproject.toml tools/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./tools
 	@touch $(STAMP)
 
 install: $(STAMP)

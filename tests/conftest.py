@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from redis.asyncio import Redis
 
-from a2a_gateway.devstack import Managed, Stack, backing_servers, free_port
 from a2a_gateway.limit_classes import out_of_the_way
 from a2a_gateway.routing import BUILTIN_ROUTES
+from a2a_gateway_dev.devstack import Managed, Stack, backing_servers, free_port
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator

@@ -44,12 +44,13 @@ from a2a.types import (
     TextPart,
 )
 
-from a2a_gateway.devstack import free_port, port_in_use
+from a2a_gateway_dev.devstack import free_port, port_in_use
+from tests.packaging import development_leftovers, installed_distributions
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from a2a_gateway.devstack import Stack
+    from a2a_gateway_dev.devstack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_TIMEOUT = 600
@@ -115,6 +116,14 @@ def test_function_package_holds_only_its_start_up_files(artifact: dict[str, Path
     files = sorted(p.name for p in artifact["function"].iterdir())
     assert files == ["launch.py", "run.sh"]
     assert os.access(artifact["function"] / "run.sh", os.X_OK)
+
+
+def test_the_layer_holds_no_development_tools(artifact: dict[str, Path]) -> None:
+    layer = artifact["layer"] / "python"
+    assert (layer / "a2a_gateway" / "__init__.py").exists()
+    assert development_leftovers(layer) == []
+    # Production, from the package's `server` and `fast` extras: run.sh starts uvicorn.
+    assert installed_distributions(layer).keys() >= {"uvicorn", "uvloop", "httptools", "hiredis"}
 
 
 def test_imports_resolve_to_the_layer_only(artifact: dict[str, Path]) -> None:

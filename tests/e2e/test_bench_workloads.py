@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from a2a_gateway.bench import workloads
-from a2a_gateway.bench.client import ClientJob, run_inline
 from a2a_gateway.config import Settings
 from a2a_gateway.store.eventlog import EventLog
+from a2a_gateway_dev.bench import workloads
+from a2a_gateway_dev.bench.client import ClientJob, run_inline
 
 if TYPE_CHECKING:
-    from a2a_gateway.devstack import Stack
+    from a2a_gateway_dev.devstack import Stack
 
 STREAMS = 8
 STEPS = 3

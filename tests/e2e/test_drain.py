@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from a2a_gateway.devstack import free_port
+from a2a_gateway_dev.devstack import free_port
 from tests.conftest import GATEWAY_ENV
 from tests.e2e.sse import events, message, rpc, step_texts
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from a2a_gateway.devstack import Stack
+    from a2a_gateway_dev.devstack import Stack
 
 STREAMS = 4
 STEPS = 10

@@ -29,9 +29,9 @@ from a2a_gateway.core.limits import (
     MAX_PUSH_CONFIGS,
     MAX_URI_LENGTH,
 )
-from a2a_gateway.devstack import free_port
 from a2a_gateway.errors import InvalidParamsError
 from a2a_gateway.gateway.sse import EventStreamResponse
+from a2a_gateway_dev.devstack import free_port
 from tests.conftest import GATEWAY_ENV
 from tests.e2e.sse import message, rpc
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
     from pathlib import Path
 
-    from a2a_gateway.devstack import Stack
+    from a2a_gateway_dev.devstack import Stack
 
 LONG_ID = "i" * (MAX_ID_LENGTH + 1)
 BIG_METADATA = {"k": "v" * MAX_METADATA_BYTES}

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from a2a_gateway.devstack import Stack
+    from a2a_gateway_dev.devstack import Stack
 
 FLOOD = 100
 MAX_BODY_BYTES = Settings().max_body_bytes

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from a2a_gateway.devstack import free_port
+from a2a_gateway_dev.devstack import free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from a2a_gateway.devstack import Managed, free_port
+from a2a_gateway_dev.devstack import Managed, free_port
 from tests.conftest import GATEWAY_ENV
 from tests.e2e.sse import frames, message, rpc
 from tests.e2e.test_faults import durable_valkey
@@ -32,7 +32,7 @@ from tests.e2e.test_worker_restart import routes_file
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from a2a_gateway.devstack import Stack
+    from a2a_gateway_dev.devstack import Stack
 
 SEED = int(os.environ.get("A2A_FAULT_SEED", "20261124"))
 SCALE = int(os.environ.get("A2A_FAULT_RUNS", "1"))

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from a2a_gateway.devstack import free_port
 from a2a_gateway.routing import builtin
+from a2a_gateway_dev.devstack import free_port
 from tests.conftest import GATEWAY_ENV, routes_with_limits
 from tests.e2e.sse import Frame, frames, kinds, message, rpc, step_texts
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from a2a_gateway.devstack import Stack
+    from a2a_gateway_dev.devstack import Stack
 
 
 def routes_file(directory: Path, queue: str) -> Path:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from a2a_gateway.core.contract import TaskView
-    from a2a_gateway.devstack import Stack
+    from a2a_gateway_dev.devstack import Stack
 
 
 class CountingRunner(TemporalRunner):

@@ -13,7 +13,7 @@ from a2a_gateway.gateway.runner import EXECUTION_TIMEOUT_MARGIN, TemporalRunner
 from a2a_gateway.store.keys import ANONYMOUS
 
 if TYPE_CHECKING:
-    from a2a_gateway.devstack import Stack
+    from a2a_gateway_dev.devstack import Stack
 
 
 async def test_every_task_workflow_has_an_execution_timeout_and_starts_once(stack: Stack) -> None:

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from temporalio.client import WorkflowHandle
 
     from a2a_gateway.agents.base import Agent, AgentContext, AgentOutput
-    from a2a_gateway.devstack import Stack
+    from a2a_gateway_dev.devstack import Stack
 
 BIG_ARTIFACT_BYTES = 3 * 1024 * 1024
 CHUNK_BYTES = 256 * 1024

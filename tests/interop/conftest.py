@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from a2a_gateway.devstack import free_port
+from a2a_gateway_dev.devstack import free_port
 from tests.conftest import GATEWAY_ENV
 from tests.interop import envs
 from tests.interop.harness import SCRIPT_TIMEOUT, AuthTargets, InteropRun, run_interop
@@ -21,7 +21,7 @@ from tests.unit.auth_issuer import AUDIENCE, issuer_with_one_key
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from a2a_gateway.devstack import Managed, Stack
+    from a2a_gateway_dev.devstack import Managed, Stack
 
 # Environment builds (first run only) and the scripts run inside whichever test first asks
 # for them: that test gets the time they take.

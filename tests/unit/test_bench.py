@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from a2a_gateway.bench.client import ChunkedSSE, StreamSpec, status_stamp
-from a2a_gateway.bench.report import percentile, ratio, summary_ms, table
-from a2a_gateway.bench.runner import parse_args, scaling_note
+from a2a_gateway_dev.bench.client import ChunkedSSE, StreamSpec, status_stamp
+from a2a_gateway_dev.bench.report import percentile, ratio, summary_ms, table
+from a2a_gateway_dev.bench.runner import parse_args, scaling_note
 
 
 def test_percentile_interpolates_and_handles_edges() -> None:

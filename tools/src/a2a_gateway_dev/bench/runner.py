@@ -36,8 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from a2a_gateway.bench import workloads
-from a2a_gateway.bench.client import (
+from a2a_gateway.config import Settings
+from a2a_gateway.limit_classes import out_of_the_way
+from a2a_gateway.routing import BUILTIN_ROUTES
+from a2a_gateway.store.eventlog import EventLog
+from a2a_gateway_dev.bench import workloads
+from a2a_gateway_dev.bench.client import (
     ClientJob,
     ClientResult,
     StreamSpec,
@@ -46,7 +50,7 @@ from a2a_gateway.bench.client import (
     raise_fd_limit,
     run_inline,
 )
-from a2a_gateway.bench.report import (
+from a2a_gateway_dev.bench.report import (
     cpu_seconds,
     fmt,
     percentile,
@@ -55,11 +59,7 @@ from a2a_gateway.bench.report import (
     summary_ms,
     table,
 )
-from a2a_gateway.config import Settings
-from a2a_gateway.devstack import Managed, Stack, StackError, backing_servers, free_port
-from a2a_gateway.limit_classes import out_of_the_way
-from a2a_gateway.routing import BUILTIN_ROUTES
-from a2a_gateway.store.eventlog import EventLog
+from a2a_gateway_dev.devstack import Managed, Stack, StackError, backing_servers, free_port
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -508,8 +508,8 @@ class Bench:
         self.results["import"] = {
             "ours": import_ms("a2a_gateway.gateway.app"),
             "ours-fast": import_ms("a2a_gateway.gateway.app", self.o.fast_path),
-            "floor": import_ms("a2a_gateway.bench.floor"),
-            "peer": import_ms("a2a_gateway.bench.peer"),
+            "floor": import_ms("a2a_gateway_dev.bench.floor"),
+            "peer": import_ms("a2a_gateway_dev.bench.peer"),
         }
         self.results["lambda_package"] = lambda_package_size()
 
@@ -598,7 +598,7 @@ def start_servers(stack: Stack, options: Options) -> dict[str, Server]:
     if options.pythonpath:
         extra["PYTHONPATH"] = _pythonpath(options.pythonpath)
     for name in ("floor", "peer"):
-        app = f"a2a_gateway.bench.{name}:create_app"
+        app = f"a2a_gateway_dev.bench.{name}:create_app"
         port = free_port()
         proc = Managed(name, uvicorn_argv(app, port, options), port=port, env=dict(extra))
         servers[name] = Server(name, stack.add(proc, timeout=30))

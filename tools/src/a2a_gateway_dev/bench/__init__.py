@@ -13,6 +13,6 @@ from __future__ import annotations
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; see ``a2a-gateway bench --help``."""
-    from a2a_gateway.bench.runner import main as run  # noqa: PLC0415 - keeps the CLI light
+    from a2a_gateway_dev.bench.runner import main as run  # noqa: PLC0415 - keeps the CLI light
 
     return run(argv)

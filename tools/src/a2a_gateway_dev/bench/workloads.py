@@ -24,12 +24,12 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
-from a2a_gateway.bench.client import StreamSpec
 from a2a_gateway.core.states import TaskState
 from a2a_gateway.models import Message, Task, TaskStatus, TextPart, now_iso
 from a2a_gateway.routing import builtin
 from a2a_gateway.store.eventlog import status_event
 from a2a_gateway.store.keys import ANONYMOUS
+from a2a_gateway_dev.bench.client import StreamSpec
 
 if TYPE_CHECKING:
     from a2a_gateway.store.eventlog import EventLog

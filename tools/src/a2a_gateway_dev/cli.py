@@ -1,8 +1,12 @@
-"""``a2a-gateway``: ``dev`` runs the whole stack locally; ``worker`` and ``serve`` run one part.
+"""``a2a-gateway``: ``dev`` runs the whole stack locally, ``worker`` runs one worker,
+``bench`` runs the stream benchmark (``a2a-gateway bench --help``).
 
 ``dev`` serves on ``http://127.0.0.1:8080`` unless ``PORT`` (and ``HOST``) say otherwise;
 ``REDIS_URL`` and ``TEMPORAL_ADDRESS`` use running servers instead of starting private
 ones. Ctrl-C or SIGTERM stops every process it started.
+
+A development command (the a2a-gateway-dev distribution): deployments do not run it, they
+start ``python -m a2a_gateway.worker.main`` and uvicorn directly.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from a2a_gateway.devstack import StackError, backing_servers, port_in_use
 from a2a_gateway.routing import Routing
+from a2a_gateway_dev.devstack import StackError, backing_servers, port_in_use
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -104,7 +108,7 @@ def dev() -> int:
 def main(argv: list[str] | None = None) -> None:
     given = sys.argv[1:] if argv is None else argv
     if given[:1] == ["bench"]:  # its own options: a2a-gateway bench --help
-        from a2a_gateway.bench import main as bench_main  # noqa: PLC0415 - heavy
+        from a2a_gateway_dev.bench import main as bench_main  # noqa: PLC0415 - heavy
 
         sys.exit(bench_main(given[1:]))
     parser = argparse.ArgumentParser(prog="a2a-gateway", description=__doc__)

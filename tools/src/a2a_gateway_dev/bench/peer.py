@@ -22,7 +22,7 @@ from a2a.utils import new_agent_text_message, new_task
 from starlette.responses import Response
 from starlette.routing import Route
 
-from a2a_gateway.bench.floor import Signals, paced
+from a2a_gateway_dev.bench.floor import Signals, paced
 
 if TYPE_CHECKING:
     from a2a.server.events import EventQueue
