@@ -20,6 +20,9 @@ Contract:
 * Retries are the state machine's job. ``PushRejected`` (unsafe URL, a 4xx other than 408
   and 429) must not be retried; ``PushDeliveryFailed`` (network error, timeout, 5xx, 408,
   429) may be. A 2xx returns ``{"delivered": true, "status": <code>, ...}``.
+* Error messages name the webhook's host at most, never its URL (whose path or query may
+  hold a secret) nor the token: they become the execution's error cause, which the state
+  machine puts into the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import socket
 import ssl
 import time
@@ -45,6 +49,9 @@ SIGNATURE_HEADER = "X-A2A-Signature"
 TIMESTAMP_HEADER = "X-A2A-Timestamp"
 TOKEN_HEADER = "X-A2A-Notification-Token"  # noqa: S105 - a header name, not a secret
 RETRYABLE_STATUS = frozenset({408, 429})
+# Visible ASCII, spaces only inside: what an HTTP header value can carry unchanged.
+_HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
+_URL_CHARACTERS = re.compile(r"[\x21-\x7e]+")
 KEY_CACHE_SECONDS = 300.0
 
 
@@ -73,9 +80,11 @@ class Target:
 
 def check_url(url: str, *, allow_insecure: bool, allow_private: bool) -> Target:
     """Parse and vet ``url``; raise ``PushRejected`` if it may not be called."""
+    if not _URL_CHARACTERS.fullmatch(url):
+        raise PushRejected("the webhook URL has spaces, control or non-ASCII characters")
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise PushRejected(f"not an http(s) URL: {url!r}")
+        raise PushRejected("the webhook URL is not an http(s) URL with a host")
     if parts.scheme == "http" and not allow_insecure:
         raise PushRejected("webhook URLs must use https")
     if parts.username or parts.password:
@@ -83,7 +92,7 @@ def check_url(url: str, *, allow_insecure: bool, allow_private: bool) -> Target:
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise PushRejected(f"invalid port in {url!r}") from None
+        raise PushRejected(f"invalid port in the webhook URL of {parts.hostname}") from None
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -186,6 +195,8 @@ class Sender:
             raise PushRejected("the event needs a 'url'")
         url: str = event["url"]
         token = event.get("token") or ""
+        if token and not (isinstance(token, str) and _HEADER_VALUE.fullmatch(token)):
+            raise PushRejected("the config's token is not a valid header value")
         task_id = str(event.get("taskId", ""))
         target = check_url(
             url, allow_insecure=self.allow_insecure, allow_private=self.allow_private
@@ -204,9 +215,9 @@ class Sender:
         status = self._post(target, body, headers)
         summary = {"taskId": task_id, "host": target.host, "status": status}
         if 200 <= status < 300:
-            logger.info(json.dumps({"msg": "push delivered", **summary}))
+            logger.info("push delivered", extra=summary)
             return {"delivered": True, **summary}
-        logger.warning(json.dumps({"msg": "push refused by webhook", **summary}))
+        logger.warning("push refused by webhook", extra=summary)
         if status >= 500 or status in RETRYABLE_STATUS:
             raise PushDeliveryFailed(f"webhook answered {status}")
         raise PushRejected(f"webhook answered {status}")
@@ -222,6 +233,8 @@ class Sender:
             response = connection.getresponse()
             response.read(65536)
             return response.status
+        except http.client.InvalidURL as exc:  # its text would quote the path and query
+            raise PushRejected(f"the webhook URL of {target.host} is not valid") from exc
         except (OSError, http.client.HTTPException) as exc:
             raise PushDeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
         finally:
