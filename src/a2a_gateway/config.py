@@ -21,6 +21,11 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 
+def in_lambda() -> bool:
+    """Whether this process runs in AWS Lambda (the runtime sets ``AWS_LAMBDA_FUNCTION_NAME``)."""
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (an address or ``localhost``) only accepts local connections."""
     name = host.strip().strip("[]").lower()
@@ -42,6 +47,10 @@ class Settings:
     temporal_namespace: str = "default"
     temporal_api_key: str = ""
     temporal_tls: bool = False
+    temporal_tls_server_name: str = ""
+    temporal_tls_server_ca_cert: str = ""
+    temporal_tls_client_cert: str = ""
+    temporal_tls_client_key: str = ""
     routes_file: str = ""
     public_url: str = ""
     buckets: int = 64
@@ -76,6 +85,14 @@ class Settings:
     jwt_algorithms: str = "RS256,ES256"
     jwt_leeway_seconds: float = 60.0
     jwt_principal_claim: str = "sub"
+    metrics_endpoint: bool = True
+    metrics_emf: bool = False
+    metrics_flush_seconds: float = 60.0
+    metrics_namespace: str = "A2AGateway"
+    metrics_cloudwatch: bool = False
+    worker_heartbeat_file: str = ""
+    worker_metrics_port: int = 0
+    log_level: str = "INFO"
 
     ENV = {
         "redis_url": "REDIS_URL",
@@ -84,6 +101,10 @@ class Settings:
         "temporal_namespace": "TEMPORAL_NAMESPACE",
         "temporal_api_key": "TEMPORAL_API_KEY",
         "temporal_tls": "TEMPORAL_TLS",
+        "temporal_tls_server_name": "TEMPORAL_TLS_SERVER_NAME",
+        "temporal_tls_server_ca_cert": "TEMPORAL_TLS_SERVER_CA_CERT",
+        "temporal_tls_client_cert": "TEMPORAL_TLS_CLIENT_CERT",
+        "temporal_tls_client_key": "TEMPORAL_TLS_CLIENT_KEY",
         "routes_file": "A2A_ROUTES_FILE",
         "public_url": "A2A_PUBLIC_URL",
         "buckets": "A2A_BUCKETS",
@@ -118,6 +139,14 @@ class Settings:
         "jwt_algorithms": "A2A_JWT_ALGORITHMS",
         "jwt_leeway_seconds": "A2A_JWT_LEEWAY_SECONDS",
         "jwt_principal_claim": "A2A_JWT_PRINCIPAL_CLAIM",
+        "metrics_endpoint": "A2A_METRICS_ENDPOINT",
+        "metrics_emf": "A2A_METRICS_EMF",
+        "metrics_flush_seconds": "A2A_METRICS_FLUSH_SECONDS",
+        "metrics_namespace": "A2A_METRICS_NAMESPACE",
+        "metrics_cloudwatch": "A2A_METRICS_CLOUDWATCH",
+        "worker_heartbeat_file": "A2A_WORKER_HEARTBEAT_FILE",
+        "worker_metrics_port": "A2A_WORKER_METRICS_PORT",
+        "log_level": "LOG_LEVEL",
     }
 
     @property
@@ -184,6 +213,16 @@ class Settings:
             raise ConfigError("A2A_MISS_CACHE_SECONDS must be >= 0")
         if self.rebuild_queries_per_second <= 0:
             raise ConfigError("A2A_REBUILD_QUERIES_PER_SECOND must be positive")
+        allowed = [h.strip() for h in self.allowed_hosts.split(",")]
+        if "*" in allowed and not self.public_url:
+            raise ConfigError(
+                "A2A_ALLOWED_HOSTS=* answers to any Host: set A2A_PUBLIC_URL too, so that the "
+                "cards do not take their URL from a Host header anyone can choose"
+            )
+        if self.metrics_flush_seconds <= 0:
+            raise ConfigError("A2A_METRICS_FLUSH_SECONDS must be positive")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
 
 
 def _parse(name: str, raw: str, kind: Any) -> Any:
@@ -207,7 +246,7 @@ def _parse(name: str, raw: str, kind: Any) -> Any:
 
 async def connect_temporal(settings: Settings) -> Client:
     """A Temporal client for the settings: plain locally; with an API key (Temporal Cloud)
-    TLS is always on."""
+    TLS is always on; ``temporal_tls_config`` for a self-hosted TLS or mTLS frontend."""
     from temporalio.client import Client  # noqa: PLC0415 - keeps config importable alone
 
     api_key = settings.temporal_api_key or None
@@ -215,5 +254,27 @@ async def connect_temporal(settings: Settings) -> Client:
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         api_key=api_key,
-        tls=settings.temporal_tls or api_key is not None,
+        tls=temporal_tls_config(settings) or api_key is not None,
+    )
+
+
+def temporal_tls_config(settings: Settings) -> Any:
+    """``False`` (plain), ``True`` (TLS with the system's roots) or a ``TLSConfig`` with the
+    configured server CA, server name and client certificate (mTLS). Any of those turns
+    TLS on; a client certificate needs its key and the key its certificate."""
+    from temporalio.service import TLSConfig  # noqa: PLC0415 - keeps config importable alone
+
+    cert, key = settings.temporal_tls_client_cert, settings.temporal_tls_client_key
+    ca, name = settings.temporal_tls_server_ca_cert, settings.temporal_tls_server_name
+    if bool(cert) != bool(key):
+        raise ConfigError(
+            "TEMPORAL_TLS_CLIENT_CERT and TEMPORAL_TLS_CLIENT_KEY must be set together (mTLS)"
+        )
+    if not (cert or ca or name):
+        return settings.temporal_tls
+    return TLSConfig(
+        server_root_ca_cert=ca.encode() if ca else None,
+        domain=name or None,
+        client_cert=cert.encode() if cert else None,
+        client_private_key=key.encode() if key else None,
     )

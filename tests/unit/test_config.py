@@ -142,3 +142,32 @@ def test_api_key_secret_and_jwt_audience_claim_settings() -> None:
             Settings.from_env({"A2A_API_KEYS_SECRET_RELOAD_SECONDS": raw})
     with pytest.raises(ConfigError, match="A2A_API_KEYS_SECRET_RELOAD_SECONDS"):
         Settings.from_env({"A2A_API_KEYS_SECRET_RELOAD_SECONDS": "soon"})
+
+
+def test_temporal_tls_from_the_settings() -> None:
+    """Plain by default; TEMPORAL_TLS alone is TLS with the system roots; a CA, a server
+    name or a client certificate build a TLSConfig (mTLS needs the certificate and its key
+    together)."""
+    from temporalio.service import TLSConfig
+
+    from a2a_gateway.config import temporal_tls_config
+
+    assert temporal_tls_config(Settings.from_env(env={})) is False
+    assert temporal_tls_config(Settings.from_env(env={"TEMPORAL_TLS": "true"})) is True
+    mtls = temporal_tls_config(
+        Settings.from_env(
+            env={
+                "TEMPORAL_TLS_CLIENT_CERT": "-----BEGIN CERTIFICATE-----\nc\n",
+                "TEMPORAL_TLS_CLIENT_KEY": "-----BEGIN PRIVATE KEY-----\nk\n",
+                "TEMPORAL_TLS_SERVER_CA_CERT": "-----BEGIN CERTIFICATE-----\nca\n",
+                "TEMPORAL_TLS_SERVER_NAME": "temporal.internal",
+            }
+        )
+    )
+    assert isinstance(mtls, TLSConfig)
+    assert mtls.domain == "temporal.internal"
+    assert mtls.client_cert is not None and mtls.client_cert.startswith(b"-----BEGIN CERT")
+    assert mtls.client_private_key is not None and mtls.server_root_ca_cert is not None
+    only_cert = Settings.from_env(env={"TEMPORAL_TLS_CLIENT_CERT": "c"})
+    with pytest.raises(ConfigError, match="together"):
+        temporal_tls_config(only_cert)

@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -40,6 +41,8 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HttpRoute
 
+from a2a_gateway import logs, tracing
+from a2a_gateway import metrics as m
 from a2a_gateway.config import Settings
 from a2a_gateway.core.limits import MAX_BATCH
 from a2a_gateway.errors import (
@@ -62,6 +65,7 @@ from a2a_gateway.gateway.deadline import stream_deadline
 from a2a_gateway.gateway.disconnect import ClientGone, ClientWatch
 from a2a_gateway.gateway.drain import drain_on_signals
 from a2a_gateway.gateway.identity import authentication
+from a2a_gateway.gateway.observe import observed
 from a2a_gateway.gateway.protocol import negotiate
 from a2a_gateway.gateway.protocol.base import (
     EXTENDED_CARD,
@@ -77,6 +81,7 @@ from a2a_gateway.gateway.quota import LEASE_SECONDS, Quota, renewing
 from a2a_gateway.gateway.rest import RestApi
 from a2a_gateway.gateway.runner import TaskRunner, TemporalRunner
 from a2a_gateway.gateway.service import CANCEL_WAIT_SECONDS, A2AService, Call
+from a2a_gateway.metrics import Metrics
 from a2a_gateway.routing import Route, Routing
 from a2a_gateway.store.eventlog import EventLog
 from a2a_gateway.store.hub import StreamHub
@@ -110,6 +115,7 @@ class Gateway:
         routing: Routing,
         service: A2AService,
         auth: Authentication | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.routing = routing
@@ -118,6 +124,10 @@ class Gateway:
         self.capacity = Capacity(settings.max_streams)
         self.quota = Quota(service.events.quotas, routing.limits)
         self.admission = Admission(self.auth, self.quota)
+        self.metrics = metrics or Metrics("gateway")
+        self.metrics.gauge(m.STREAMS_ACTIVE, lambda: self.capacity.streams)
+        self.metrics.gauge(m.HUB_READERS, lambda: service.hub.readers)
+        self.metrics.gauge(m.HUB_SUBSCRIPTIONS, lambda: service.hub.subscriptions)
         self.rest = RestApi(
             service,
             routing,
@@ -125,13 +135,14 @@ class Gateway:
             self.capacity,
             self.admission,
             extended_card=self.extended_card_of,
+            metrics=self.metrics,
         )
 
     def _route(self, request: Request) -> Route | None:
         return self.routing.get(request.path_params.get("agent"))
 
     def _base_url(self, request: Request) -> str:
-        return self.settings.public_url or str(request.base_url)
+        return guards.public_base_url(request, self.settings)
 
     def drain(self) -> None:
         """Begin draining (idempotent; runs on the event loop): from now on streams and
@@ -184,6 +195,12 @@ class Gateway:
                 return self.admission.refuse(body, err)
             return JSONResponse(body, status_code=status)
         return JSONResponse(card)
+
+    async def prometheus(self, request: Request) -> Response:
+        """``GET /metrics``: the Prometheus text (only when ``A2A_METRICS_ENDPOINT`` is on;
+        it tells whoever reads it the load)."""
+        body, media_type = self.metrics.exposition()
+        return Response(body, media_type=media_type)
 
     async def health(self, request: Request) -> Response:
         """200 with the open streams and waits; 503 when Redis does not answer or the
@@ -389,14 +406,20 @@ class Gateway:
         if none is free) and given back when the response ends, however it ends. An error
         before the stream starts is one JSON-RPC error event for clients that accept SSE,
         and a JSON response for those that do not."""
-        dialect = exchange.dialect
-        slot = self.capacity.take("stream")
+        dialect, started = exchange.dialect, time.monotonic()
+        try:
+            slot = self.capacity.take("stream")
+        except AtCapacity:
+            self.metrics.record(m.STREAMS_REFUSED, Reason="capacity")
+            raise
         try:
             lease = await self.quota.hold(
                 exchange.admitted.identity, call.limits, "streams", LEASE_SECONDS
             )
-        except BaseException:
+        except BaseException as err:
             slot.release()
+            if isinstance(err, LimitExceededError):
+                self.metrics.record(m.STREAMS_REFUSED, Reason="limit")
             raise
         try:
             method, params = _resolve(method, rpc_request, dialect)
@@ -419,8 +442,11 @@ class Gateway:
             slot.release()
             await lease.release()
             raise
+        if call.last_event_id:
+            self.metrics.record(m.STREAM_RESUMES)
+        measured = observed(items, self.metrics, started)
         return sse.EventStreamResponse(
-            renewing(rpc_frames(dialect, rpc_request.id, items), lease),
+            renewing(rpc_frames(dialect, rpc_request.id, measured), lease),
             on_close=slot.release,
             on_error=lambda err: _error_event(dialect, rpc_request.id, err),
         )
@@ -503,6 +529,13 @@ async def _one(answer: dict[str, Any]) -> AsyncIterator[bytes]:
     yield sse.event(json.dumps(answer, separators=(",", ":")))
 
 
+async def _flush_every(metrics: Metrics, seconds: float) -> None:
+    """Write the buffered metrics every ``seconds`` (EMF; a no-op without it)."""
+    while True:
+        await asyncio.sleep(seconds)
+        await asyncio.to_thread(metrics.flush)
+
+
 def create_app(
     settings: Settings | None = None,
     routing: Routing | None = None,
@@ -512,7 +545,20 @@ def create_app(
     SIGTERM/SIGINT drain it while it serves."""
     settings = settings or Settings.from_env()
     routing = routing or Routing.load(settings.routes_file)
-    middleware = [*guards.middleware(settings), Middleware(audit.AuditMiddleware)]
+    logs.configure("gateway", settings.log_level)
+    tracing.configure("a2a-gateway")
+    metrics = Metrics(
+        "gateway",
+        prometheus=settings.metrics_endpoint,
+        emf=settings.metrics_emf,
+        cloudwatch=settings.metrics_cloudwatch,
+        namespace=settings.metrics_namespace,
+    )
+    middleware = [
+        Middleware(tracing.TracingMiddleware),  # outermost: its span covers the rest
+        *guards.middleware(settings),
+        Middleware(audit.AuditMiddleware, metrics=metrics),
+    ]
     audit.configure()
     events = EventLog.from_settings(settings)
     auth = authentication(settings)
@@ -523,11 +569,14 @@ def create_app(
         task_runner = runner or await TemporalRunner.connect(settings)
         hub = StreamHub(events.redis, queue_size=settings.subscriber_queue)
         service = A2AService(events, hub, task_runner, settings)
-        gateway = holder["gateway"] = Gateway(settings, routing, service, auth)
+        gateway = holder["gateway"] = Gateway(settings, routing, service, auth, metrics)
+        flusher = asyncio.create_task(_flush_every(metrics, settings.metrics_flush_seconds))
         try:
             with drain_on_signals(gateway.drain):
                 yield
         finally:
+            flusher.cancel()
+            metrics.flush()
             await hub.close()
             await events.close()
 
@@ -561,6 +610,11 @@ def create_app(
             methods=["GET"],
         ),
         HttpRoute("/healthz", bound("health"), methods=["GET"]),
+        *(
+            [HttpRoute("/metrics", bound("prometheus"), methods=["GET"])]
+            if settings.metrics_endpoint
+            else []
+        ),
         *RestApi.routes_for(bound_rest),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

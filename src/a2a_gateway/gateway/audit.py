@@ -27,8 +27,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from a2a_gateway import metrics as m
+from a2a_gateway.logs import CORRELATION_KEYS, correlate
+
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from a2a_gateway.metrics import Metrics
 
 LOGGER = "a2a_gateway.audit"
 FIELD_LIMIT = 128
@@ -59,9 +64,16 @@ class Record:
         return json.dumps(fields, separators=(",", ":"))
 
     def note(self, **fields: Any) -> None:
-        """Set fields, cutting strings a client chose to ``FIELD_LIMIT`` characters."""
+        """Set fields, cutting strings a client chose to ``FIELD_LIMIT`` characters; the
+        ids among them also go on every log line of the request (``logs.correlate``)."""
+        ids: dict[str, str] = {}
         for name, value in fields.items():
-            setattr(self, name, value[:FIELD_LIMIT] if isinstance(value, str) else value)
+            value = value[:FIELD_LIMIT] if isinstance(value, str) else value  # noqa: PLW2901
+            setattr(self, name, value)
+            if name in CORRELATION_KEYS and isinstance(value, str):
+                ids[name] = value
+        if ids:
+            correlate(**ids)
 
 
 def record(scope_state: Any) -> Record:
@@ -101,10 +113,12 @@ def _request_id(scope: Scope) -> str:
 
 
 class AuditMiddleware:
-    """Writes one line per audited request when its response has ended, however it ends."""
+    """Writes one line per audited request when its response has ended, however it ends,
+    and counts it in ``metrics`` (requests by status class, errors by JSON-RPC code)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -113,6 +127,7 @@ class AuditMiddleware:
             return
         started = time.monotonic()
         entry = Record(time=datetime.now(UTC).isoformat(), request_id=_request_id(scope))
+        correlate(request_id=entry.request_id)
         scope.setdefault("state", {})["audit"] = entry
         request_id = entry.request_id.encode()
 
@@ -131,3 +146,7 @@ class AuditMiddleware:
             if entry.status == 0:
                 entry.status = 500
             log.info(entry.line())
+            if self.metrics is not None:
+                self.metrics.record(m.REQUESTS, Status=f"{entry.status // 100}xx")
+                if entry.code:
+                    self.metrics.record(m.RPC_ERRORS, Code=str(entry.code))

@@ -38,6 +38,9 @@ class Cut:
 
     last_id: str
     reason: str
+    cause: str = "cut"
+    """For metrics: ``deadline``, ``drain``, ``cut`` (the client fell behind) or ``error``
+    (the task's stream could not be read)."""
 
 
 StreamItem = TaskSnapshot | Entry | KeepAlive | Cut

@@ -27,11 +27,11 @@ if TYPE_CHECKING:
     from a2a_gateway.store.hub import StreamHub
     from a2a_gateway.store.keys import TaskKeys
 
-# Why a subscription ended early, as the cut says it.
-ENDED: dict[type[SubscriptionEnded], str] = {
-    Overflow: "client too far behind, stream cut",
-    Drained: "server draining",
-    StreamFailed: "stream unavailable",
+# Why a subscription ended early, as the cut says it, and its cause for metrics.
+ENDED: dict[type[SubscriptionEnded], tuple[str, str]] = {
+    Overflow: ("client too far behind, stream cut", "cut"),
+    Drained: ("server draining", "drain"),
+    StreamFailed: ("stream unavailable", "error"),
 }
 
 
@@ -47,7 +47,7 @@ async def follow(
     try:
         subscription = await hub.subscribe(keys, after)
     except SubscriptionEnded as ended:  # draining: not even a subscription
-        yield Cut(ended.last, ENDED[type(ended)])
+        yield Cut(ended.last, *ENDED[type(ended)])
         return
     try:
         quiet_since = time.monotonic()
@@ -56,13 +56,13 @@ async def follow(
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    yield Cut(subscription.last, "stream deadline reached")
+                    yield Cut(subscription.last, "stream deadline reached", "deadline")
                     return
                 wait = min(wait, left)
             try:
                 entry = await subscription.next(max(wait, 0.0))
             except SubscriptionEnded as ended:
-                yield Cut(ended.last, ENDED[type(ended)])
+                yield Cut(ended.last, *ENDED[type(ended)])
                 return
             if entry is None:
                 if time.monotonic() - quiet_since >= heartbeat * 0.99:

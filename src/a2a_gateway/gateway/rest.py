@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HttpRoute
 
+from a2a_gateway import metrics as m
 from a2a_gateway.errors import (
     InternalError,
     InvalidParamsError,
@@ -39,6 +41,7 @@ from a2a_gateway.gateway import audit, guards, jsonrpc, sse
 from a2a_gateway.gateway.capacity import RETRY_AFTER_SECONDS, AtCapacity
 from a2a_gateway.gateway.deadline import stream_deadline
 from a2a_gateway.gateway.disconnect import ClientGone, ClientWatch
+from a2a_gateway.gateway.observe import observed
 from a2a_gateway.gateway.protocol import negotiate, v1_parse, v1_render
 from a2a_gateway.gateway.protocol.base import blocking, sse_frames
 from a2a_gateway.gateway.protocol.v1 import stream_result
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
     from a2a_gateway.gateway.admission import Admission, Admitted
     from a2a_gateway.gateway.capacity import Capacity
     from a2a_gateway.gateway.service import A2AService
+    from a2a_gateway.metrics import Metrics
     from a2a_gateway.routing import Route, Routing
 
 log = logging.getLogger(__name__)
@@ -91,6 +95,7 @@ class RestApi:
         admission: Admission,
         *,
         extended_card: Callable[[Admitted, Route, str, str], Any],
+        metrics: Metrics,
     ) -> None:
         self.service = service
         self.routing = routing
@@ -99,6 +104,7 @@ class RestApi:
         self.admission = admission
         self.quota = admission.quota
         self.extended_card_of = extended_card
+        self.metrics = metrics
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -229,7 +235,7 @@ class RestApi:
     ) -> Response:
         """An SSE stream of ``StreamResponse`` objects; errors before it starts are plain
         error responses (HTTP status and ``google.rpc.Status`` body)."""
-        entry = audit.record(request.state)
+        entry, started = audit.record(request.state), time.monotonic()
         try:
             self._check_version(request)
             refused = await self._admit(request, operation, task_id)
@@ -238,6 +244,7 @@ class RestApi:
             route = self._route(request)
             slot = self.capacity.take("stream")
         except AtCapacity as full:
+            self.metrics.record(m.STREAMS_REFUSED, Reason="capacity")
             entry.note(code=full.error.code)
             return error_response(full.error, {"Retry-After": str(RETRY_AFTER_SECONDS)})
         except RPCError as err:
@@ -251,11 +258,14 @@ class RestApi:
         except BaseException as err:
             slot.release()
             if isinstance(err, RPCError):  # over the limit, or the limit cannot be checked
+                if isinstance(err, LimitExceededError):
+                    self.metrics.record(m.STREAMS_REFUSED, Reason="limit")
                 entry.note(code=err.code)
                 return error_response(err)
             raise
+        call = self._call(request, route)
         try:
-            items = await open_items(route, self._call(request, route))
+            items = await open_items(route, call)
         except Exception as err:
             slot.release()
             await lease.release()
@@ -268,8 +278,11 @@ class RestApi:
             slot.release()
             await lease.release()
             raise
+        if call.last_event_id:
+            self.metrics.record(m.STREAM_RESUMES)
+        measured = observed(items, self.metrics, started)
         return sse.EventStreamResponse(
-            renewing(sse_frames(items, stream_result, RESUME_HINT), lease),
+            renewing(sse_frames(measured, stream_result, RESUME_HINT), lease),
             on_close=slot.release,
             on_error=_error_event,
         )
@@ -396,7 +409,7 @@ class RestApi:
         authenticated caller (``gateway.extended_card``)."""
 
         async def work(route: Route) -> Any:
-            base_url = self.settings.public_url or str(request.base_url)
+            base_url = guards.public_base_url(request, self.settings)
             return self.extended_card_of(request.state.admitted, route, V1, base_url)
 
         return await self._unary(request, work, operation="GetExtendedAgentCard")

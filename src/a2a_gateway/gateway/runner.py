@@ -13,6 +13,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from a2a_gateway import tracing
 from a2a_gateway.config import connect_temporal
 from a2a_gateway.core.contract import (
     QUERY_TASK,
@@ -57,12 +58,16 @@ class TemporalRunner:
 
     @classmethod
     async def connect(cls, settings: Settings) -> TemporalRunner:
-        return cls(await connect_temporal(settings))
+        """A runner on a new client; with tracing on, its calls carry the request's trace
+        into the workflow (``tracing.traced_client``)."""
+        return cls(tracing.traced_client(await connect_temporal(settings)))
 
     def _handle(self, principal: str, task_id: str) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(workflow_id(principal, task_id))
 
     async def start(self, task: TaskInput, task_queue: str) -> None:
+        # The request's span learns the id of a task it creates (the client did not send it).
+        tracing.annotate({"a2a.task_id": task.task_id, "a2a.agent": task.agent})
         try:
             await self.client.start_workflow(
                 WORKFLOW_NAME,

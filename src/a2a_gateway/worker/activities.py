@@ -14,6 +14,10 @@ for it, see ``workflow``), never as a failure with a traceback.
 
 Claim check: a turn's result is its state, the next sequence number and its final status
 bounded by ``bounded_status``; messages and artifacts stay in Redis.
+
+Tracing (``a2a_gateway.tracing``; nothing when off): inside Temporal's ``RunActivity``
+span, the snapshot read, the agent turn (``invoke_agent {agent}``) and each append
+(``eventlog append``, with its sequence number and whether the log took it) are spans.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import TYPE_CHECKING
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from a2a_gateway import metrics as m
+from a2a_gateway import tracing
 from a2a_gateway.agents.base import AgentContext, ArtifactChunk, Status
 from a2a_gateway.core.contract import (
     FinalInput,
@@ -35,6 +41,7 @@ from a2a_gateway.core.contract import (
     bounded_status,
 )
 from a2a_gateway.core.states import TaskState
+from a2a_gateway.metrics import Metrics
 from a2a_gateway.models import Artifact, Message, Part, Task, TaskArtifactUpdateEvent, TextPart
 from a2a_gateway.store.eventlog import status_event
 
@@ -102,15 +109,29 @@ class TurnPublisher:
         self.view = view
         self.status: dict[str, Any] = {}
 
-    async def _publish(self, append: Callable[[], Awaitable[AppendResult]]) -> None:
-        """Append one event. Raises ``TaskClosed`` when the task is already in a terminal
-        state: nothing more can be published, so the turn has no reason to go on."""
-        result = await append()
-        if not result.exists:
-            log.warning("task %s missing from Redis; restoring it", self.keys.task_id)
-            task = Task.model_validate(self.view.wire())
-            await self.events.create(self.keys, task, agent=self.view.agent)
+    async def _publish(
+        self, append: Callable[[], Awaitable[AppendResult]], kind: str, state: str = ""
+    ) -> None:
+        """Append one event (``kind``: status or artifact). Raises ``TaskClosed`` when the
+        task is already in a terminal state: nothing more can be published, so the turn
+        has no reason to go on."""
+        attributes: dict[str, str | int] = {
+            "db.system.name": "redis",
+            "a2a.task_id": self.keys.task_id,
+            "a2a.seq": self.seq,
+            "a2a.event": kind,
+        }
+        if state:
+            attributes["a2a.state"] = state
+        with tracing.span("eventlog append", attributes, client=True):
             result = await append()
+            if not result.exists:
+                log.warning("task %s missing from Redis; restoring it", self.keys.task_id)
+                task = Task.model_validate(self.view.wire())
+                await self.events.create(self.keys, task, agent=self.view.agent)
+                result = await append()
+                tracing.annotate({"a2a.restored": True})
+            tracing.annotate({"a2a.appended": result.appended})
         if not result.appended and result.state and TaskState(result.state).terminal:
             raise TaskClosed(TaskState(result.state))
         self.seq += 1
@@ -128,7 +149,9 @@ class TurnPublisher:
         message = agent_message(message_id, _parts(text, parts), task_id, self.context_id)
         final = state.final
         event = status_event(task_id, self.context_id, state, message, final)
-        await self._publish(lambda: self.events.append_status(self.keys, seq, event))
+        await self._publish(
+            lambda: self.events.append_status(self.keys, seq, event), "status", state.value
+        )
         self.status = event.status.dump()
         return final
 
@@ -141,7 +164,7 @@ class TurnPublisher:
             append=chunk.append,
             last_chunk=chunk.last_chunk,
         )
-        await self._publish(lambda: self.events.append_artifact(self.keys, seq, event))
+        await self._publish(lambda: self.events.append_artifact(self.keys, seq, event), "artifact")
 
     def result(self, state: TaskState) -> TurnResult:
         """What the workflow keeps of the turn (bounded)."""
@@ -151,9 +174,12 @@ class TurnPublisher:
 class RedisTaskActivities(TaskActivities):
     """The task activities on one event log and the agents loaded for one task queue."""
 
-    def __init__(self, events: EventLog, agents: dict[str, Agent]) -> None:
+    def __init__(
+        self, events: EventLog, agents: dict[str, Agent], metrics: Metrics | None = None
+    ) -> None:
         self.events = events
         self.agents = agents
+        self.metrics = metrics or Metrics("worker")
 
     @activity.defn(name="run_turn")
     async def run_turn(self, turn: TurnInput) -> TurnResult:
@@ -165,9 +191,24 @@ class RedisTaskActivities(TaskActivities):
             raise ApplicationError(
                 f"no agent named {turn.agent!r} on this worker", non_retryable=True
             )
+        if activity.info().attempt > 1:
+            self.metrics.record(m.WORKER_TURN_RETRIES, Agent=turn.agent)
+        outcome = "error"
+        try:
+            result = await self._turn(agent, turn)
+            outcome = result.state
+            return result
+        except asyncio.CancelledError:
+            outcome = "canceled"
+            raise
+        finally:
+            self.metrics.record(m.WORKER_TURNS, Agent=turn.agent, Outcome=outcome)
+
+    async def _turn(self, agent: Agent, turn: TurnInput) -> TurnResult:
         keys = self.events.keys(turn.principal, turn.task_id)
         publish = TurnPublisher(self.events, keys, turn.context_id, turn.seq_start, turn.view)
-        snapshot = await self.events.snapshot(keys)
+        with tracing.span("eventlog snapshot", {"db.system.name": "redis"}, client=True):
+            snapshot = await self.events.snapshot(keys)
         message = find_message(snapshot, turn.message_id)
         if snapshot is None or message is None:
             log.warning(
@@ -184,19 +225,22 @@ class RedisTaskActivities(TaskActivities):
             return publish.result(TaskState.FAILED)
         history = list(snapshot.task.history or [])
         context = AgentContext(turn.task_id, turn.context_id, message, history, turn.turn)
-        try:
-            await publish.state(TaskState.WORKING)
-            async with _heartbeating():
-                state = await self._run_agent(agent, context, publish, turn)
-        except asyncio.CancelledError:
-            _stopped(turn)
-            raise
-        except TaskClosed as closed:
-            # Cancelled while Temporal's cancellation had not reached this attempt (it
-            # travels on heartbeats, and one requested as the turn starts can be lost), or
-            # finished by an earlier attempt: the event log's terminal state is the truth.
-            log.info("task %s: turn %d stopped: task is %s", turn.task_id, turn.turn, closed)
-            state = closed.state
+        with tracing.span(f"invoke_agent {turn.agent}", _turn_attributes(turn)):
+            try:
+                await publish.state(TaskState.WORKING)
+                async with _heartbeating():
+                    state = await self._run_agent(agent, context, publish, turn)
+            except asyncio.CancelledError:
+                _stopped(turn)
+                raise
+            except TaskClosed as closed:
+                # Cancelled while Temporal's cancellation had not reached this attempt (it
+                # travels on heartbeats, and one requested as the turn starts can be lost),
+                # or finished by an earlier attempt: the event log's terminal state is the
+                # truth.
+                log.info("task %s: turn %d stopped: task is %s", turn.task_id, turn.turn, closed)
+                state = closed.state
+            tracing.annotate({"a2a.state": state.value})
         return publish.result(state)
 
     async def _run_agent(
@@ -234,6 +278,19 @@ class RedisTaskActivities(TaskActivities):
         state = TaskState(final.state)
         with contextlib.suppress(TaskClosed):  # already final: the first final state stands
             await publish.state(state, final.text or None, message_id=f"{final.task_id}-{state}")
+
+
+def _turn_attributes(turn: TurnInput) -> dict[str, str | int]:
+    """The agent turn's span attributes (OpenTelemetry's gen_ai agent conventions, and
+    the A2A ids): no message content."""
+    return {
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.agent.name": turn.agent,
+        "gen_ai.conversation.id": turn.context_id,
+        "a2a.task_id": turn.task_id,
+        "a2a.turn": turn.turn,
+        "a2a.attempt": activity.info().attempt,
+    }
 
 
 def _stopped(turn: TurnInput) -> None:

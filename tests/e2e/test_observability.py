@@ -1,0 +1,164 @@
+"""Logs and metrics of a gateway process (issue 12), against the real stack: every log line
+is JSON and carries the request's correlation ids; ``/metrics`` counts what the requests
+did; with ``A2A_METRICS_EMF`` the same metrics reach standard output as CloudWatch
+embedded-metric documents."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from a2a_gateway_dev.devstack import free_port
+from tests.conftest import GATEWAY_ENV
+from tests.e2e.sse import events, message, rpc
+from tests.e2e.test_worker_restart import routes_file
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    import httpx
+
+    from a2a_gateway_dev.devstack import Stack
+
+
+def samples(text: str) -> dict[str, float]:
+    """Prometheus text as ``{'name{labels}': value}``."""
+    found = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            found[key] = float(value)
+    return found
+
+
+def json_lines(path: Path) -> list[dict[str, Any]]:
+    lines = []
+    for line in path.read_text().splitlines():
+        if line.startswith("{"):
+            lines.append(json.loads(line))
+    return lines
+
+
+async def test_metrics_logs_and_emf_of_a_stream(
+    http: httpx.AsyncClient, start_gateway: Callable[..., str], tmp_path: Path
+) -> None:
+    url = start_gateway(A2A_METRICS_EMF="true", A2A_METRICS_FLUSH_SECONDS="0.5")
+    progress = url + "/agents/progress/"
+    stream = await events(http, progress, rpc("message/stream", message("steps=3 interval=0.1")))
+    task_id = stream[0].result["id"]
+    assert stream[-1].result["status"]["state"] == "completed"
+    missing = await http.post(progress, json=rpc("tasks/get", {"id": "nope"}))
+    assert missing.json()["error"]["code"] == -32001
+    resumed = await events(
+        http,
+        progress,
+        rpc("tasks/resubscribe", {"id": task_id}),
+        {"Last-Event-ID": stream[1].id or ""},
+    )
+    assert resumed[-1].result["status"]["state"] == "completed"
+
+    text = (await http.get(url + "/metrics")).text
+    found = samples(text)
+    assert found["a2a_streams_opened_total"] == 2
+    assert found['a2a_streams_ended_total{reason="final"}'] == 2
+    assert found["a2a_stream_resumes_total"] == 1
+    assert found["a2a_events_delivered_total"] >= len(stream) - 1  # keep-alives are not events
+    assert found["a2a_time_to_first_event_seconds_count"] == 2
+    assert found["a2a_append_to_client_seconds_count"] >= 3
+    assert found["a2a_stream_duration_seconds_count"] == 2
+    assert found['a2a_rpc_errors_total{code="-32001"}'] == 1
+    assert found['a2a_requests_total{status="2xx"}'] == 3
+    assert found["a2a_streams_active"] == 0
+    assert "a2a_hub_subscriptions" in found
+
+    await asyncio.sleep(1.5)  # a flush of the EMF buffer
+    log = tmp_path / "gateway.log"
+    lines = json_lines(log)
+    emf = [line for line in lines if "_aws" in line]
+    opened = [d for d in emf if "StreamsOpened" in d]
+    assert opened and sum(sum(d["StreamsOpened"]) for d in opened) == 2
+    assert all(d["service"] == "gateway" for d in emf)
+    directives = [
+        m["Name"] for d in emf for c in d["_aws"]["CloudWatchMetrics"] for m in c["Metrics"]
+    ]
+    assert {"StreamsOpened", "StreamsEnded", "EventsDelivered", "AppendToClientLatency"} <= set(
+        directives
+    )
+    ended = [line for line in lines if str(line.get("message", "")).startswith("stream ended")]
+    assert len(ended) == 2
+    for line in ended:  # every log line of a request carries its correlation ids
+        assert line["level"] == "INFO" and line["service"] == "gateway"
+        assert re.fullmatch(r"[0-9a-f-]{36}", line["request_id"])
+        assert line["principal"] == "anonymous" and line["agent"] == "progress"
+        assert line["method"] in ("message/stream", "tasks/resubscribe")
+    assert ended[1]["task_id"] == task_id
+    audit_ids = {line["requestId"] for line in lines if "requestId" in line}
+    assert {line["request_id"] for line in ended} <= audit_ids
+    non_json = [
+        line for line in log.read_text().splitlines() if line.strip() and not line.startswith("{")
+    ]
+    assert non_json == [], non_json[:5]
+
+
+async def test_metrics_can_be_turned_off(
+    http: httpx.AsyncClient, start_gateway: Callable[..., str]
+) -> None:
+    """The template turns the endpoint off: the public function URL must not tell anyone
+    the load."""
+    url = start_gateway(A2A_METRICS_ENDPOINT="false")
+    assert (await http.get(url + "/metrics")).status_code == 404
+
+
+async def test_worker_turn_metrics_and_json_logs(
+    http: httpx.AsyncClient, stack: Stack, tmp_path: Path
+) -> None:
+    """A worker of its own (its own task queue) counts its turns per agent and outcome,
+    serves them at ``A2A_WORKER_METRICS_PORT`` and writes them as EMF; its log is JSON."""
+    port = free_port()
+    routes = str(routes_file(tmp_path, f"obs-{uuid.uuid4()}"))
+    env = {
+        **GATEWAY_ENV,
+        "A2A_ROUTES_FILE": routes,
+        "A2A_WORKER_METRICS_PORT": str(port),
+        "A2A_METRICS_EMF": "true",
+        "A2A_METRICS_FLUSH_SECONDS": "0.5",
+        "A2A_WORKER_HEARTBEAT_FILE": str(tmp_path / "alive"),
+    }
+    worker = stack.worker(env, name="worker-obs")
+    gateway = stack.gateway(free_port(), env={**GATEWAY_ENV, "A2A_ROUTES_FILE": routes})
+    gateway.name = "gateway-obs"
+    try:
+        worker.start(tmp_path)
+        gateway.start(tmp_path)
+        gateway.wait_ready(30)
+        url = f"http://127.0.0.1:{gateway.port}"
+        done = await http.post(url + "/", json=rpc("message/send", message("hello")))
+        assert done.json()["result"]["status"]["state"] == "completed"
+        asked = await http.post(url + "/agents/ask/", json=rpc("message/send", message("hi")))
+        assert asked.json()["result"]["status"]["state"] == "input-required"
+        text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        found = samples(text)
+        assert found['a2a_worker_turns_total{agent="echo",outcome="completed"}'] == 1
+        assert found['a2a_worker_turns_total{agent="ask",outcome="input-required"}'] == 1
+        assert "a2a_task_queue_backlog" in found
+        await asyncio.sleep(1.5)
+        assert (tmp_path / "alive").exists()  # the liveness heartbeat
+    finally:
+        gateway.stop()
+        worker.stop()
+    lines = json_lines(tmp_path / "worker-obs.log")
+    turns = [line for line in lines if "WorkerTurns" in line]
+    assert {(d["Agent"], d["Outcome"]) for d in turns} == {
+        ("echo", "completed"),
+        ("ask", "input-required"),
+    }
+    assert all(d["service"] == "worker" for d in turns)
+    backlog = [d for d in lines if "TaskQueueBacklog" in d]
+    assert backlog and all(d["TaskQueueBacklog"] == [0.0] for d in backlog)  # nothing waits
+    logged = [line for line in lines if "message" in line]
+    assert any("worker ready" in line["message"] for line in logged)
+    assert all(line["service"] == "worker" for line in logged)
