@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from a2a_gateway.devstack import Managed, free_port, valkey_binary
+from a2a_gateway_dev.devstack import Managed, free_port, valkey_binary
 from tests.conftest import GATEWAY_ENV
 from tests.e2e.sse import Frame, frames, kinds, message, rpc, step_texts
 from tests.e2e.test_worker_restart import routes_file
@@ -16,7 +16,7 @@ from tests.e2e.test_worker_restart import routes_file
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from a2a_gateway.devstack import Stack
+    from a2a_gateway_dev.devstack import Stack
 
 
 def durable_valkey(port: int, directory: Path) -> Managed:

@@ -262,7 +262,7 @@ def _apply(params: dict[str, Any], mutation: tuple[str, Any]) -> tuple[Any, set[
     elif what == "history-length":
         params["configuration"]["historyLength"] = arg
     elif what == "params":
-        return arg, {-32600}  # not an object or array: not a request at all (jsonrpc.py)
+        return arg, {-32602}  # params of the wrong type are the method's concern (jsonrpc.py)
     elif what == "params-list":
         return arg, {-32602}  # an array is a valid JSON-RPC params value, but not these params
     elif what == "empty-file":

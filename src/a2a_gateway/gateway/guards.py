@@ -9,6 +9,7 @@ the Lambda adapter's readiness check (which calls 127.0.0.1) are never locked ou
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 
-from a2a_gateway.config import ConfigError
+from a2a_gateway.config import ConfigError, in_lambda
 from a2a_gateway.errors import InvalidRequestError
 from a2a_gateway.gateway import jsonrpc
 
@@ -192,3 +193,36 @@ def middleware(settings: Settings) -> list[Middleware]:
             )
         )
     return stack
+
+
+def public_base_url(request: Request, settings: Settings) -> str:
+    """Where clients reach this gateway, for the URLs the cards publish.
+
+    ``A2A_PUBLIC_URL`` when set. Else, in Lambda, the domain the invocation arrived
+    through, from the request context the Lambda Web Adapter writes (``domainName`` of
+    ``x-amzn-request-context``; a client cannot forge it there, the adapter overwrites
+    it): not the ``Host`` header, which the template's allow-list matches by wildcard
+    (``*.lambda-url.<region>.on.aws`` covers every function URL of the region, so a forged
+    Host could send clients to someone else's function). Elsewhere the request's own URL,
+    whose Host ``HostGuard`` allowed: a loopback name, a configured name, or a subdomain
+    of a configured wildcard, which its operator owns (``A2A_ALLOWED_HOSTS=*`` requires
+    ``A2A_PUBLIC_URL``, see ``Settings.validate``)."""
+    if settings.public_url:
+        return settings.public_url
+    if in_lambda():
+        domain = _invoked_domain(request.headers.get("x-amzn-request-context"))
+        if domain is not None:
+            return f"https://{domain}/"
+    return str(request.base_url)
+
+
+def _invoked_domain(context: str | None) -> str | None:
+    """The ``domainName`` of a Lambda request context, if it is a plain host name."""
+    try:
+        parsed = json.loads(context or "null")
+    except ValueError:
+        return None
+    domain = parsed.get("domainName") if isinstance(parsed, dict) else None
+    if isinstance(domain, str) and _HOST_NAME.fullmatch(domain.lower()):
+        return domain.lower()
+    return None

@@ -355,11 +355,12 @@ class SecretApiKeys:
 
 def secrets_manager_fetch(secret_id: str, timeout_seconds: float = 5.0) -> Fetch:
     """A blocking ``fetch(secret_id) -> SecretString`` over boto3 (in the Lambda runtime;
-    elsewhere ``pip install boto3``). The region is the ARN's, else the environment's."""
+    elsewhere ``pip install 'a2a-gateway[aws]'``). The region is the ARN's, else the
+    environment's."""
     if importlib.util.find_spec("boto3") is None:
         raise ValueError(
             "A2A_API_KEYS_SECRET needs boto3 (part of the AWS Lambda Python runtime; "
-            "elsewhere: pip install boto3)"
+            "elsewhere: pip install 'a2a-gateway[aws]')"
         )
     boto3: Any = importlib.import_module("boto3")
     config: Any = importlib.import_module("botocore.config")
