@@ -162,3 +162,12 @@ async def test_worker_turn_metrics_and_json_logs(
     logged = [line for line in lines if "message" in line]
     assert any("worker ready" in line["message"] for line in logged)
     assert all(line["service"] == "worker" for line in logged)
+    ended = [line for line in logged if line["message"].startswith("turn 0 ended")]
+    assert {(line["agent"], line["principal"]) for line in ended} == {
+        ("echo", "anonymous"),
+        ("ask", "anonymous"),
+    }
+    assert {line["task_id"] for line in ended} == {
+        done.json()["result"]["id"],
+        asked.json()["result"]["id"],
+    }

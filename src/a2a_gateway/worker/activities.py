@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from a2a_gateway import logs, tracing
 from a2a_gateway import metrics as m
-from a2a_gateway import tracing
 from a2a_gateway.agents.base import AgentContext, ArtifactChunk, Status
 from a2a_gateway.core.contract import (
     FinalInput,
@@ -191,7 +191,9 @@ class RedisTaskActivities(TaskActivities):
             raise ApplicationError(
                 f"no agent named {turn.agent!r} on this worker", non_retryable=True
             )
-        if activity.info().attempt > 1:
+        logs.correlate(task_id=turn.task_id, agent=turn.agent, principal=turn.principal)
+        attempt = activity.info().attempt
+        if attempt > 1:
             self.metrics.record(m.WORKER_TURN_RETRIES, Agent=turn.agent)
         outcome = "error"
         try:
@@ -203,6 +205,7 @@ class RedisTaskActivities(TaskActivities):
             raise
         finally:
             self.metrics.record(m.WORKER_TURNS, Agent=turn.agent, Outcome=outcome)
+            log.info("turn %d ended: %s (attempt %d)", turn.turn, outcome, attempt)
 
     async def _turn(self, agent: Agent, turn: TurnInput) -> TurnResult:
         keys = self.events.keys(turn.principal, turn.task_id)
