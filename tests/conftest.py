@@ -9,6 +9,7 @@ reconfigure a process start their own.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -20,7 +21,6 @@ from a2a_gateway_dev.devstack import Managed, Stack, backing_servers, free_port
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
-    from pathlib import Path
 
 # Short heartbeats so that tests see keep-alive comments without waiting long. The
 # session's gateways serve the built-in agents with TEST_LIMITS (``routes_with_limits``).
@@ -107,3 +107,15 @@ async def redis(stack: Stack) -> AsyncIterator[Redis]:
 @pytest.fixture
 def log_dir(stack: Stack) -> Path:
     return stack.log_dir
+
+
+@pytest.fixture(scope="session")
+def template() -> dict[str, Any]:
+    """template.yaml as CloudFormation reads it (cfn-lint's decoder: short-form tags)."""
+    from cfnlint.decode import decode_str
+
+    root = Path(__file__).resolve().parents[1]
+    loaded, errors = decode_str((root / "template.yaml").read_text(encoding="utf-8"))
+    assert not errors, [str(e) for e in errors]
+    assert isinstance(loaded, dict)
+    return loaded

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import decode_str
 
 from a2a_gateway.gateway.auth.apikey import _parse
 
@@ -40,14 +39,6 @@ RULE_FUNCTIONS = {
     "Fn::ValueOf",
     "Fn::ValueOfAll",
 }
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    loaded, errors = decode_str((ROOT / "template.yaml").read_text(encoding="utf-8"))
-    assert not errors, [str(e) for e in errors]
-    assert isinstance(loaded, dict)
-    return loaded
 
 
 def parameters(template: dict[str, Any], **overrides: str) -> dict[str, Any]:

@@ -18,21 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import decode_str
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMCONFIG = ROOT / "samconfig.toml"
 GUIDE = ROOT / "docs" / "deploy.md"
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
 PLACEHOLDER = re.compile(r"<[^<>]+>")
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    loaded, errors = decode_str((ROOT / "template.yaml").read_text(encoding="utf-8"))
-    assert not errors, [str(e) for e in errors]
-    assert isinstance(loaded, dict)
-    return loaded
 
 
 @pytest.fixture(scope="module")

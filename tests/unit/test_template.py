@@ -10,21 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import decode_str
 
 from a2a_gateway.gateway.guards import HostPolicy
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 PUSH_ASL = ROOT / "statemachine" / "push.asl.json"
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    loaded, errors = decode_str(TEMPLATE.read_text(encoding="utf-8"))
-    assert not errors, [str(e) for e in errors]
-    assert isinstance(loaded, dict)
-    return loaded
 
 
 @pytest.fixture(scope="module")

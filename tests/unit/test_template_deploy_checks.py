@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from cfnlint.decode import decode_str
 
 from a2a_gateway.config import Settings
 from tests.deploy.test_template_auth import conditions_for, failed_rules
@@ -37,14 +36,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PUSH_ASL = ROOT / "statemachine" / "push.asl.json"
 GUIDE = ROOT / "docs" / "deploy.md"
 RETAIN_OR_DELETE = {"Fn::If": ["ProtectData", "Retain", "Delete"]}
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    loaded, errors = decode_str((ROOT / "template.yaml").read_text(encoding="utf-8"))
-    assert not errors, [str(e) for e in errors]
-    assert isinstance(loaded, dict)
-    return loaded
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import decode_str
 
 from a2a_gateway import metrics
 from tests.unit.test_template import evaluate_conditions, parameter_values, resolve_ifs
@@ -24,14 +23,6 @@ NAMESPACE = {"Fn::Sub": "A2AGateway/${EnvironmentName}"}
 # service=worker), and GatewayMaxMemoryUsed, made by the template's own metric filter.
 PENDING_METRICS: set[str] = set()
 TEMPLATE_METRICS = {"GatewayMaxMemoryUsed"}
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    loaded, errors = decode_str((ROOT / "template.yaml").read_text(encoding="utf-8"))
-    assert not errors, [str(e) for e in errors]
-    assert isinstance(loaded, dict)
-    return loaded
 
 
 @pytest.fixture(scope="module")
