@@ -134,6 +134,9 @@ def test_push_definition_retries_then_dead_letters(template: dict[str, Any]) -> 
 # Statements that must use "*" (or a wildcard) in Resource, with the reason. Keyed by
 # (resource logical id, statement Sid); any other wildcard fails the IAM test below.
 WILDCARD_RESOURCES = {
+    # X-Ray's write and sampling actions support no resource-level permissions (the ADOT
+    # sidecar's grant, only when AdotSidecar=true).
+    ("WorkerTaskTracingPolicy", "WriteTraces"),
     # Step Functions log delivery actions support no resource-level permissions.
     ("PushStateMachine", "LogDelivery"),
     # ecr:GetAuthorizationToken supports no resource-level permissions.

@@ -339,6 +339,10 @@ PLATFORM = {
     "A2A_LAYER_DIR",
     "REDIS_PASSWORD",
     "REDIS_PASSWORD_SECRET_KEY",
+    # OpenTelemetry's own variables (the ADOT collector options), read by its SDK.
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_SERVICE_NAME",
+    "OTEL_BSP_SCHEDULE_DELAY",
 }
 
 
