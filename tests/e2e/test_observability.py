@@ -75,6 +75,15 @@ async def test_metrics_logs_and_emf_of_a_stream(
     assert found["a2a_streams_active"] == 0
     assert "a2a_hub_subscriptions" in found
 
+    # uvicorn's own lines are JSON too: a malformed request makes it log a warning
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+    await writer.drain()
+    await reader.read(1024)
+    writer.close()
+    await writer.wait_closed()
+
     await asyncio.sleep(1.5)  # a flush of the EMF buffer
     log = tmp_path / "gateway.log"
     lines = json_lines(log)
@@ -102,6 +111,13 @@ async def test_metrics_logs_and_emf_of_a_stream(
         line for line in log.read_text().splitlines() if line.strip() and not line.startswith("{")
     ]
     assert non_json == [], non_json[:5]
+    uvicorn = [
+        line
+        for line in lines
+        if line.get("location", "").startswith("httptools_impl")
+        or "Invalid HTTP request" in str(line.get("message", ""))
+    ]
+    assert uvicorn and all(line["level"] == "WARNING" for line in uvicorn), uvicorn
 
 
 async def test_metrics_can_be_turned_off(
