@@ -1,0 +1,399 @@
+"""``A2AClient``: an async client for A2A servers that follows a stream to its end.
+
+It speaks the A2A 0.3 JSON-RPC dialect (no ``A2A-Version`` header), which every version
+the gateway serves understands, as do 0.2.5 and 0.3 servers elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, cast
+
+import httpx
+
+from a2a_gateway.client.errors import (
+    A2AClientError,
+    A2AError,
+    A2AHTTPError,
+    ResumeFailed,
+    StreamDeadlineExceeded,
+)
+from a2a_gateway.client.resume import Dedupe, RetryPolicy, retry_after_seconds, sse_blocks
+from a2a_gateway.client.types import (
+    AgentCard,
+    Event,
+    Message,
+    Resumed,
+    StreamItem,
+    StreamResult,
+    Task,
+)
+
+if TYPE_CHECKING:
+    import random
+    from collections.abc import AsyncIterator
+    from types import TracebackType
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0)
+"""Connect, read, write and pool timeouts. The read timeout also notices a silent dead
+connection on a stream (the gateway sends a keep-alive every ``A2A_HEARTBEAT_SECONDS``)."""
+
+# Answers that say "not now, nothing was done": retried, honouring Retry-After.
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class _Retry(Exception):
+    """This connection ended before the final event: reconnect (``reason``), after
+    ``retry_after`` seconds when the server said so."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def make_message(
+    text_or_message: str | Message | dict[str, Any],
+    *,
+    task_id: str | None = None,
+    context_id: str | None = None,
+) -> dict[str, Any]:
+    """A user ``Message`` from text, or a copy of ``message`` with a ``messageId`` (kept
+    when given, so a retry is recognised) and the task and context ids."""
+    if isinstance(text_or_message, str):
+        message: dict[str, Any] = {
+            "kind": "message",
+            "role": "user",
+            "parts": [{"kind": "text", "text": text_or_message}],
+        }
+    else:
+        message = dict(text_or_message)
+        message.setdefault("kind", "message")
+        message.setdefault("role", "user")
+    message.setdefault("messageId", str(uuid.uuid4()))
+    if task_id is not None:
+        message["taskId"] = task_id
+    if context_id is not None:
+        message["contextId"] = context_id
+    return message
+
+
+def _rpc(method: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": str(uuid.uuid4()), "method": method, "params": params}
+
+
+def _result(body: Any) -> Any:
+    if not isinstance(body, dict) or body.get("jsonrpc") != "2.0":
+        raise A2AClientError(f"not a JSON-RPC response: {str(body)[:200]}")
+    error = body.get("error")
+    if isinstance(error, dict):
+        raise A2AError(int(error.get("code", 0)), str(error.get("message", "")), error.get("data"))
+    if "result" not in body:
+        raise A2AClientError("a JSON-RPC response without result or error")
+    return body["result"]
+
+
+class A2AClient:
+    """An async client for one A2A agent at ``url`` (the URL its card names, e.g.
+    ``http://127.0.0.1:8000/agents/progress``).
+
+    ``auth`` is any httpx ``Auth`` (``BearerAuth``, ``ApiKeyAuth``, ``SigV4Auth``).
+    ``http`` is an ``httpx.AsyncClient`` to use (not closed by this client); without it
+    one is made with ``timeout``. ``retry`` says how streams are resumed
+    (``RetryPolicy``); ``rng`` draws the jitter (for tests).
+
+    Use it as ``async with A2AClient(url) as client: ...``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        auth: httpx.Auth | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        http: httpx.AsyncClient | None = None,
+        retry: RetryPolicy | None = None,
+        headers: dict[str, str] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.auth = auth
+        self.retry = retry or RetryPolicy()
+        self.headers = dict(headers or {})
+        self._rng = rng
+        self._owned = http is None
+        self._http = http or httpx.AsyncClient(timeout=timeout)
+
+    async def __aenter__(self) -> A2AClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owned:
+            await self._http.aclose()
+
+    @property
+    def _auth(self) -> Any:
+        return self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT
+
+    # -- unary calls --------------------------------------------------------------------
+
+    async def card(self) -> AgentCard:
+        """The agent card (``/.well-known/agent-card.json``, else ``agent.json``)."""
+        response = None
+        for name in ("agent-card.json", "agent.json"):
+            response = await self._http.get(
+                f"{self.url}/.well-known/{name}", headers=self.headers, auth=self._auth
+            )
+            if response.status_code != 404:
+                break
+        assert response is not None
+        if response.status_code != 200:
+            raise A2AHTTPError(response.status_code, response.text)
+        return cast("AgentCard", response.json())
+
+    async def send(
+        self,
+        text_or_message: str | Message | dict[str, Any],
+        *,
+        task_id: str | None = None,
+        context_id: str | None = None,
+        blocking: bool = True,
+    ) -> Task | Message:
+        """``message/send``: the ``Task`` (once final or interrupted when ``blocking``,
+        at once ``submitted`` otherwise) or the agent's ``Message``."""
+        message = make_message(text_or_message, task_id=task_id, context_id=context_id)
+        params = {"message": message, "configuration": {"blocking": blocking}}
+        return cast("Task | Message", await self._call("message/send", params))
+
+    async def get(self, task_id: str, *, history_length: int | None = None) -> Task:
+        """``tasks/get``."""
+        params: dict[str, Any] = {"id": task_id}
+        if history_length is not None:
+            params["historyLength"] = history_length
+        return cast("Task", await self._call("tasks/get", params))
+
+    async def cancel(self, task_id: str) -> Task:
+        """``tasks/cancel``: the task, ``canceled``."""
+        return cast("Task", await self._call("tasks/cancel", {"id": task_id}))
+
+    async def _call(self, method: str, params: dict[str, Any]) -> Any:
+        """One JSON-RPC call; refused ones (503, 429, …, or no connection) are retried
+        after ``Retry-After`` or the backoff, at most ``retry.max_attempts`` times. The
+        gateway refuses before doing anything, and repeats of the same ``messageId`` are
+        recognised, so this is safe for every method."""
+        body = _rpc(method, params)
+        for attempt in range(self.retry.max_attempts + 1):
+            wait: float | None = None
+            try:
+                response = await self._http.post(
+                    self.url, json=body, headers=self.headers, auth=self._auth
+                )
+            except httpx.ConnectError:
+                if attempt == self.retry.max_attempts:
+                    raise
+            else:
+                if response.status_code not in RETRYABLE_STATUSES:
+                    if response.status_code != 200:
+                        raise A2AHTTPError(response.status_code, response.text)
+                    return _result(response.json())
+                if attempt == self.retry.max_attempts:
+                    raise A2AHTTPError(response.status_code, response.text)
+                wait = retry_after_seconds(response.headers.get("retry-after"))
+            await asyncio.sleep(wait if wait is not None else self.retry.delay(attempt, self._rng))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- streams ------------------------------------------------------------------------
+
+    def stream(
+        self,
+        text_or_message: str | Message | dict[str, Any],
+        *,
+        task_id: str | None = None,
+        context_id: str | None = None,
+        deadline: float | None = None,
+    ) -> AsyncIterator[StreamItem]:
+        """``message/stream``, followed to its final event: yields each ``Event`` once,
+        in order, and a ``Resumed`` marker whenever it reconnected (see ``_follow``).
+        ``deadline`` (seconds) overrides ``retry.deadline``."""
+        message = make_message(text_or_message, task_id=task_id, context_id=context_id)
+        return self._follow(
+            _rpc("message/stream", {"message": message}),
+            task_id=task_id,
+            last_event_id=None,
+            deadline=deadline,
+            repeatable=task_id is not None,
+        )
+
+    def resubscribe(
+        self, task_id: str, *, last_event_id: str | None = None, deadline: float | None = None
+    ) -> AsyncIterator[StreamItem]:
+        """``tasks/resubscribe``, followed to its final event: with ``last_event_id`` the
+        events after it, without it the current ``Task`` first, then what follows."""
+        return self._follow(
+            None, task_id=task_id, last_event_id=last_event_id, deadline=deadline, repeatable=True
+        )
+
+    async def _follow(  # noqa: PLR0915 (one loop, read top to bottom)
+        self,
+        first: dict[str, Any] | None,
+        *,
+        task_id: str | None,
+        last_event_id: str | None,
+        deadline: float | None,
+        repeatable: bool,
+    ) -> AsyncIterator[StreamItem]:
+        """Reads streams until the final event. A connection that ends before it (a
+        transport error, the gateway's resume frame, the end of the body, HTTP 503/429/
+        502/504) is replaced by ``tasks/resubscribe`` with ``Last-Event-ID`` of the last
+        event yielded, after the backoff (or ``Retry-After``). Events are de-duplicated
+        by id (``Dedupe``). ``first`` (a ``message/stream``) is repeated instead while the
+        task is unknown, when nothing was done (a refusal, no connection) or ``repeatable``
+        (the message names its task, so the server recognises the retry)."""
+        total = deadline if deadline is not None else self.retry.deadline
+        ends = None if total is None else time.monotonic() + total
+        seen = Dedupe(last_event_id)
+        attempt = 0  # reconnections since the last progress
+        received = False  # any event at all, so the task is known and the request taken
+        reason: str | None = None  # why the last connection or attempt ended
+        cause: str | None = None  # why the stream was first interrupted, for ``Resumed``
+        retry_after: float | None = None
+        while True:
+            if reason is not None:
+                if attempt >= self.retry.max_attempts:
+                    raise ResumeFailed(
+                        f"gave up after {attempt} reconnections without progress ({reason})",
+                        last_event_id=seen.last_id,
+                        task_id=task_id,
+                    )
+                pause = (
+                    retry_after if retry_after is not None else self.retry.delay(attempt, self._rng)
+                )
+                if ends is not None and time.monotonic() + pause >= ends:
+                    raise StreamDeadlineExceeded(
+                        f"stream deadline of {total}s exceeded ({reason})",
+                        last_event_id=seen.last_id,
+                        task_id=task_id,
+                    )
+                await asyncio.sleep(pause)
+                attempt += 1
+            headers = {**self.headers, "Accept": "text/event-stream"}
+            if first is not None and not received:
+                body = first
+            else:
+                assert task_id is not None
+                body = _rpc("tasks/resubscribe", {"id": task_id})
+                if seen.last_id is not None:
+                    headers["Last-Event-ID"] = seen.last_id
+            resume_frame = False
+            try:
+                async with _within(ends, seen, task_id):
+                    response = await self._http.send(
+                        self._http.build_request("POST", self.url, json=body, headers=headers),
+                        auth=self._auth,
+                        stream=True,
+                    )
+                try:
+                    async with _within(ends, seen, task_id):
+                        error = await _error_body(response)
+                    _check(response, error)
+                    if cause is not None:
+                        yield Resumed(attempt, seen.last_id, cause)
+                        cause = None
+                    blocks = sse_blocks(response.aiter_lines())
+                    while True:
+                        async with _within(ends, seen, task_id):
+                            block = await anext(blocks, None)
+                        if block is None:
+                            break
+                        if not block.has_data:
+                            resume_frame = True  # ``id:`` and ``retry:``: the server ends here
+                            continue
+                        event = Event(block.id, cast("StreamResult", _result(block.data)))
+                        received = True
+                        task_id = task_id or event.task_id
+                        if not seen.accept(event.id):
+                            continue
+                        attempt = 0
+                        yield event
+                        if event.final:
+                            return
+                finally:
+                    await response.aclose()
+            except _Retry as retry:  # refused: nothing was done, the request can be repeated
+                reason, retry_after = retry.reason, retry.retry_after
+                cause = cause or reason
+                continue
+            except (httpx.TransportError, httpx.StreamError) as err:
+                reason, retry_after = f"disconnected: {type(err).__name__}", None
+                nothing_sent = isinstance(err, httpx.ConnectError)
+            else:
+                reason = "resume-frame" if resume_frame else "ended-early"
+                retry_after, nothing_sent = None, False
+            cause = cause or reason
+            if first is not None and not received and not (nothing_sent or repeatable):
+                raise ResumeFailed(
+                    f"the stream ended before its first event ({reason}); repeating the message "
+                    "could start a second task (give it a task_id to make it repeatable)",
+                    last_event_id=None,
+                    task_id=task_id,
+                )
+            if task_id is None:
+                raise ResumeFailed(
+                    f"the stream ended before its task was known ({reason})",
+                    last_event_id=seen.last_id,
+                    task_id=None,
+                )
+
+
+@contextlib.asynccontextmanager
+async def _within(ends: float | None, seen: Dedupe, task_id: str | None) -> AsyncIterator[None]:
+    """A block of code bounded by the follow's deadline (``ends``, ``time.monotonic``),
+    whose expiry is a ``StreamDeadlineExceeded``."""
+    if ends is None:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout_at(loop.time() + (ends - time.monotonic())):
+            yield
+    except TimeoutError as err:
+        raise StreamDeadlineExceeded(
+            "stream deadline exceeded", last_event_id=seen.last_id, task_id=task_id
+        ) from err
+
+
+async def _error_body(response: httpx.Response) -> Any:
+    """The body of a response that is not an event stream (JSON when it is), else None."""
+    content_type = response.headers.get("content-type", "")
+    if response.status_code == 200 and content_type.startswith("text/event-stream"):
+        return None
+    raw = await response.aread()
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
+
+
+def _check(response: httpx.Response, body: Any) -> None:
+    if response.status_code in RETRYABLE_STATUSES:
+        raise _Retry(
+            f"http-{response.status_code}",
+            retry_after_seconds(response.headers.get("retry-after")),
+        )
+    if response.status_code != 200:
+        raise A2AHTTPError(response.status_code, str(body))
+    if body is not None:  # JSON where a stream was expected: an error
+        _result(body)
+        raise A2AClientError(f"expected an event stream, got {str(body)[:200]}")
