@@ -1,5 +1,7 @@
 """``a2a-gateway``: ``dev`` runs the whole stack locally, ``worker`` runs one worker,
-``bench`` runs the stream benchmark (``a2a-gateway bench --help``).
+``bench`` runs the stream benchmark (``a2a-gateway bench --help``); ``call``, ``watch``,
+``get``, ``cancel`` and ``card`` talk to an agent (``a2a_gateway.client.cli``, the
+production package's ``a2a`` command: ``a2a-gateway call --help``).
 
 ``dev`` serves on ``http://127.0.0.1:8080`` unless ``PORT`` (and ``HOST``) say otherwise;
 ``REDIS_URL`` and ``TEMPORAL_ADDRESS`` use running servers instead of starting private
@@ -20,6 +22,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from a2a_gateway.client.cli import CLIENT_COMMANDS
+from a2a_gateway.client.cli import main as client_main
 from a2a_gateway.routing import Routing
 from a2a_gateway_dev.devstack import StackError, backing_servers, port_in_use
 
@@ -111,11 +115,18 @@ def main(argv: list[str] | None = None) -> None:
         from a2a_gateway_dev.bench import main as bench_main  # noqa: PLC0415 - heavy
 
         sys.exit(bench_main(given[1:]))
+    if given[:1] and given[0] in CLIENT_COMMANDS:  # their own options: a2a-gateway call --help
+        sys.exit(client_main(given, prog="a2a-gateway"))
     parser = argparse.ArgumentParser(prog="a2a-gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("dev", help="run the whole stack locally")
     sub.add_parser("worker", help="run a Temporal worker for the configured agents")
     sub.add_parser("bench", help="benchmark streams against a bare SSE floor and the a2a-sdk")
+    sub.add_parser("call", help="send a message to an agent and follow the task live")
+    sub.add_parser("watch", help="follow an existing task to its end")
+    sub.add_parser("get", help="show a task")
+    sub.add_parser("cancel", help="cancel a task")
+    sub.add_parser("card", help="show an agent card")
     args = parser.parse_args(argv)
     if args.command == "dev":
         sys.exit(dev())
