@@ -10,6 +10,7 @@ gateway process)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import uuid
@@ -168,10 +169,11 @@ async def test_streams_beyond_the_limit_get_429_and_a_closed_stream_frees_its_pl
     release = asyncio.Event()
 
     async def hold(headers: dict[str, str], body: dict[str, Any], seen: asyncio.Event) -> None:
-        async for _ in frames(http, agent, body, headers):
-            seen.set()
-            await release.wait()
-            return
+        async with contextlib.aclosing(frames(http, agent, body, headers)) as stream:
+            async for _ in stream:  # closed on leaving: the connection goes at once
+                seen.set()
+                await release.wait()
+                return
 
     long_task = rpc("message/stream", message("steps=100 interval=0.5"))
     for _ in range(2):
@@ -200,7 +202,7 @@ async def test_streams_beyond_the_limit_get_429_and_a_closed_stream_frees_its_pl
     assert other[-1].result["status"]["state"] == "completed"
     release.set()
     await asyncio.gather(*opened)
-    for _ in range(50):  # the closed streams' places come back
+    for _ in range(100):  # the closed streams' places come back (a lease would take 120 s)
         again = await http.post(
             agent, json=rpc("tasks/resubscribe", {"id": "x"}), headers=limited.as_("small")
         )
@@ -352,3 +354,34 @@ async def cancel_running(http: httpx.AsyncClient, limited: Limited) -> None:
             json=rpc("tasks/cancel", {"id": task["id"]}),
             headers=limited.as_("small"),
         )
+
+
+async def test_an_idle_stream_whose_client_leaves_gives_its_place_back_at_once(
+    http: httpx.AsyncClient, limited: Limited
+) -> None:
+    """A stream waiting for events ends by cancellation when its client leaves; its lease
+    is released all the same (shielded), not left taken until it expires. Three rounds of
+    two idle streams, with a limit of two: a leaked place refuses the next round (429)."""
+    agent = limited.url + PROGRESS
+    made = await http.post(
+        agent,
+        json=rpc(
+            "message/send", message("steps=2 interval=30") | {"configuration": {"blocking": False}}
+        ),
+        headers=limited.as_("small"),
+    )
+    task_id = made.json()["result"]["id"]
+    body = rpc("tasks/resubscribe", {"id": task_id})
+    for _ in range(3):
+        async with asyncio.timeout(10):
+            for _ in range(2):
+                stream = frames(http, agent, body, limited.as_("small"))
+                async with contextlib.aclosing(stream):
+                    async for frame in stream:
+                        if frame.comment is not None:  # idle: only keep-alives now
+                            break
+        for _ in range(50):  # the gateway notices the clients left
+            if (await http.get(limited.url + "/healthz")).json()["streams"] == 0:
+                break
+            await asyncio.sleep(0.1)
+    await http.post(agent, json=rpc("tasks/cancel", {"id": task_id}), headers=limited.as_("small"))

@@ -16,6 +16,8 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+import anyio
+
 from a2a_gateway import metrics as m
 from a2a_gateway.gateway.events import Cut, KeepAlive
 
@@ -63,9 +65,12 @@ async def observed(
 
 
 async def _close(items: AsyncIterator[StreamItem]) -> None:
+    """Close ``items`` (the hub subscription under them), shielded from the cancellation
+    that ends a stream whose client left."""
     aclose = getattr(items, "aclose", None)
     if aclose is not None:
-        await aclose()
+        with anyio.CancelScope(shield=True):
+            await aclose()
 
 
 def _appended_ms(entry_id: str) -> int | None:

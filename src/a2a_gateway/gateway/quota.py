@@ -17,11 +17,13 @@ reaches a final or interrupted state.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
 from typing import TYPE_CHECKING, Literal
 
+import anyio
 from redis.exceptions import RedisError
 
 from a2a_gateway.errors import LimitExceededError, LimitsUnavailableError
@@ -68,27 +70,45 @@ def unavailable(err: Exception) -> LimitsUnavailableError:
     return LimitsUnavailableError(data={"retryAfter": LimitsUnavailableError.retry_after})
 
 
+RELEASES_AT_ONCE = 8
+"""Lease releases in flight at once per process: a thousand clients leaving together queue
+their releases on a few Redis connections instead of opening one each."""
+
+
 class Lease:
     """One held stream or wait place; ``release`` gives it back once."""
 
-    def __init__(self, quotas: Quotas, principal: str, kind: Kind, lease_id: str) -> None:
+    def __init__(
+        self,
+        quotas: Quotas,
+        principal: str,
+        kind: Kind,
+        lease_id: str,
+        releasing: asyncio.Semaphore,
+    ) -> None:
         self._quotas: Quotas | None = quotas
         self.principal = principal
         self.kind: Kind = kind
         self.id = lease_id
+        self._releasing = releasing
 
     async def renew(self, seconds: float) -> None:
         if self._quotas is not None:
             await self._quotas.renew(self.principal, self.kind, self.id, seconds)
 
     async def release(self) -> None:
+        """Give the place back, once. Shielded: a stream ends by cancellation when its
+        client leaves, and an unshielded await here would be cancelled with it, leaving
+        the place taken until the lease expired."""
         quotas, self._quotas = self._quotas, None
         if quotas is None:
             return
-        try:
-            await quotas.release(self.principal, self.kind, self.id)
-        except Exception:  # the lease expires by itself
-            log.warning("could not release a %s lease of %s", self.kind, self.principal)
+        with anyio.CancelScope(shield=True):
+            try:
+                async with self._releasing:  # a burst of drops uses few pooled connections
+                    await quotas.release(self.principal, self.kind, self.id)
+            except Exception:  # the lease expires by itself
+                log.warning("could not release a %s lease of %s", self.kind, self.principal)
 
 
 class Quota:
@@ -97,6 +117,7 @@ class Quota:
     def __init__(self, quotas: Quotas, table: LimitTable) -> None:
         self.quotas = quotas
         self.table = table
+        self.releasing = asyncio.Semaphore(RELEASES_AT_ONCE)
 
     def limits(self, caller: Caller) -> Limits:
         return self.table.for_caller(caller)[1]
@@ -124,12 +145,14 @@ class Quota:
             raise unavailable(err) from None
         if refused is not None:
             raise refusal(refused, kind)
-        return Lease(self.quotas, caller.principal, kind, lease_id)
+        return Lease(self.quotas, caller.principal, kind, lease_id, self.releasing)
 
 
 async def renewing(items: AsyncIterator[bytes], lease: Lease) -> AsyncIterator[bytes]:
     """``items``, renewing ``lease`` every third of ``LEASE_SECONDS`` while they flow (the
-    stream's keep-alives make sure something flows), and releasing it when they end."""
+    stream's keep-alives make sure something flows); when they end, however they end, it
+    closes ``items`` and releases the lease, shielded from the cancellation that ends a
+    stream whose client left."""
     renewed = time.monotonic()
     try:
         async for item in items:
@@ -141,4 +164,10 @@ async def renewing(items: AsyncIterator[bytes], lease: Lease) -> AsyncIterator[b
                 except Exception:
                     log.warning("could not renew a stream lease of %s", lease.principal)
     finally:
-        await lease.release()
+        with anyio.CancelScope(shield=True):
+            try:
+                aclose = getattr(items, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            finally:
+                await lease.release()
