@@ -65,7 +65,6 @@ from a2a_gateway.gateway.deadline import stream_deadline
 from a2a_gateway.gateway.disconnect import ClientGone, ClientWatch
 from a2a_gateway.gateway.drain import drain_on_signals
 from a2a_gateway.gateway.identity import authentication
-from a2a_gateway.gateway.observe import observed
 from a2a_gateway.gateway.protocol import negotiate
 from a2a_gateway.gateway.protocol.base import (
     EXTENDED_CARD,
@@ -77,10 +76,11 @@ from a2a_gateway.gateway.protocol.base import (
 )
 from a2a_gateway.gateway.protocol.legacy import LEGACY
 from a2a_gateway.gateway.protocol.v1 import V1
-from a2a_gateway.gateway.quota import LEASE_SECONDS, Quota, renewing
+from a2a_gateway.gateway.quota import Quota
 from a2a_gateway.gateway.rest import RestApi
 from a2a_gateway.gateway.runner import TaskRunner, TemporalRunner
 from a2a_gateway.gateway.service import CANCEL_WAIT_SECONDS, A2AService, Call
+from a2a_gateway.gateway.stream_place import StreamPlace
 from a2a_gateway.metrics import Metrics
 from a2a_gateway.routing import Route, Routing
 from a2a_gateway.store.eventlog import EventLog
@@ -407,30 +407,17 @@ class Gateway:
         before the stream starts is one JSON-RPC error event for clients that accept SSE,
         and a JSON response for those that do not."""
         dialect, started = exchange.dialect, time.monotonic()
-        try:
-            slot = self.capacity.take("stream")
-        except AtCapacity:
-            self.metrics.record(m.STREAMS_REFUSED, Reason="capacity")
-            raise
-        try:
-            lease = await self.quota.hold(
-                exchange.admitted.identity, call.limits, "streams", LEASE_SECONDS
-            )
-        except BaseException as err:
-            slot.release()
-            if isinstance(err, LimitExceededError):
-                self.metrics.record(m.STREAMS_REFUSED, Reason="limit")
-            raise
+        place = await StreamPlace.take(
+            self.capacity, self.quota, exchange.admitted.identity, call.limits, self.metrics
+        )
         try:
             method, params = _resolve(method, rpc_request, dialect)
             items = await getattr(self.service, method.handler)(call, params)
         except REFUSALS:
-            slot.release()
-            await lease.release()
+            await place.give_back()
             raise
         except Exception as err:
-            slot.release()
-            await lease.release()
+            await place.give_back()
             if not isinstance(err, RPCError):
                 log.exception("internal error in %s", rpc_request.method)
             answer = failure(dialect, rpc_request.id, _shown(err))
@@ -438,16 +425,18 @@ class Gateway:
             if not guards.accepts_event_stream(exchange.request.headers.get("accept")):
                 return JSONResponse(answer)
             return sse.EventStreamResponse(_one(answer))
-        except BaseException:  # cancelled: the slot is given back all the same
-            slot.release()
-            await lease.release()
+        except BaseException:  # cancelled: the place is given back all the same
+            await place.give_back()
             raise
-        if call.last_event_id:
-            self.metrics.record(m.STREAM_RESUMES)
-        measured = observed(items, self.metrics, started)
+        body = place.serve(
+            lambda measured: rpc_frames(dialect, rpc_request.id, measured),
+            items,
+            started,
+            resumed=bool(call.last_event_id),
+        )
         return sse.EventStreamResponse(
-            renewing(rpc_frames(dialect, rpc_request.id, measured), lease),
-            on_close=slot.release,
+            body,
+            on_close=place.slot.release,
             on_error=lambda err: _error_event(dialect, rpc_request.id, err),
         )
 

@@ -1,10 +1,10 @@
 """A stream's metrics, taken from its items as they pass to the client's framer.
 
 ``observed(items, metrics, started)`` yields ``items`` unchanged and records: the stream
-opened; each event handed over (``EventsDelivered``) and, for a logged event, the time
-since Redis appended it (the entry id is the append's server time in ms); the time from
-the request to the first event; and, when the stream ends, why (``final``: the items
-ran out; ``deadline``, ``drain``, ``cut``, ``error``: a ``Cut`` of that cause;
+opened; for each logged event, the time since Redis appended it (the entry id is the
+append's server time in ms); the time from the request to the first event; and when the
+stream ends, the events it handed over (``EventsDelivered``), why it ended (``final``:
+the items ran out; ``deadline``, ``drain``, ``cut``, ``error``: a ``Cut`` of that cause;
 ``disconnect``: closed before its end, the client left; ``error``: the items raised) and
 how long it lasted. It also logs one line when the stream ends (why, how long, how many
 events), which carries the request's correlation ids.
@@ -43,7 +43,6 @@ async def observed(
                 reason = item.cause
             elif not isinstance(item, KeepAlive):
                 events += 1
-                metrics.record(m.EVENTS_DELIVERED)
                 if first:
                     metrics.record(m.TIME_TO_FIRST_EVENT, time.monotonic() - started)
                     first = False
@@ -58,6 +57,7 @@ async def observed(
         raise
     finally:
         duration = time.monotonic() - started
+        metrics.record(m.EVENTS_DELIVERED, events)  # once per stream, not per event
         metrics.record(m.STREAMS_ENDED, Reason=reason)
         metrics.record(m.STREAM_DURATION, duration)
         log.info("stream ended (%s) after %.1f s and %d events", reason, duration, events)

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HttpRoute
 
-from a2a_gateway import metrics as m
 from a2a_gateway.errors import (
     InternalError,
     InvalidParamsError,
@@ -41,12 +40,12 @@ from a2a_gateway.gateway import audit, guards, jsonrpc, sse
 from a2a_gateway.gateway.capacity import RETRY_AFTER_SECONDS, AtCapacity
 from a2a_gateway.gateway.deadline import stream_deadline
 from a2a_gateway.gateway.disconnect import ClientGone, ClientWatch
-from a2a_gateway.gateway.observe import observed
 from a2a_gateway.gateway.protocol import negotiate, v1_parse, v1_render
 from a2a_gateway.gateway.protocol.base import blocking, sse_frames
 from a2a_gateway.gateway.protocol.v1 import stream_result
-from a2a_gateway.gateway.quota import LEASE_SECONDS, renewing
+from a2a_gateway.gateway.quota import LEASE_SECONDS
 from a2a_gateway.gateway.service import V1, Call
+from a2a_gateway.gateway.stream_place import StreamPlace
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine
@@ -242,50 +241,36 @@ class RestApi:
             if refused is not None:
                 return refused
             route = self._route(request)
-            slot = self.capacity.take("stream")
+            admitted: Admitted = request.state.admitted
+            place = await StreamPlace.take(
+                self.capacity, self.quota, admitted.identity, admitted.limits, self.metrics
+            )
         except AtCapacity as full:
-            self.metrics.record(m.STREAMS_REFUSED, Reason="capacity")
             entry.note(code=full.error.code)
             return error_response(full.error, {"Retry-After": str(RETRY_AFTER_SECONDS)})
-        except RPCError as err:
+        except RPCError as err:  # refused, over a limit, or the limit cannot be checked
             entry.note(code=err.code)
             return error_response(err)
-        admitted: Admitted = request.state.admitted
-        try:
-            lease = await self.quota.hold(
-                admitted.identity, admitted.limits, "streams", LEASE_SECONDS
-            )
-        except BaseException as err:
-            slot.release()
-            if isinstance(err, RPCError):  # over the limit, or the limit cannot be checked
-                if isinstance(err, LimitExceededError):
-                    self.metrics.record(m.STREAMS_REFUSED, Reason="limit")
-                entry.note(code=err.code)
-                return error_response(err)
-            raise
         call = self._call(request, route)
         try:
             items = await open_items(route, call)
         except Exception as err:
-            slot.release()
-            await lease.release()
+            await place.give_back()
             if not isinstance(err, RPCError):
                 log.exception("internal error in %s %s", request.method, request.url.path)
                 err = InternalError()
             entry.note(code=err.code)
             return error_response(err)
         except BaseException:
-            slot.release()
-            await lease.release()
+            await place.give_back()
             raise
-        if call.last_event_id:
-            self.metrics.record(m.STREAM_RESUMES)
-        measured = observed(items, self.metrics, started)
-        return sse.EventStreamResponse(
-            renewing(sse_frames(measured, stream_result, RESUME_HINT), lease),
-            on_close=slot.release,
-            on_error=_error_event,
+        body = place.serve(
+            lambda measured: sse_frames(measured, stream_result, RESUME_HINT),
+            items,
+            started,
+            resumed=bool(call.last_event_id),
         )
+        return sse.EventStreamResponse(body, on_close=place.slot.release, on_error=_error_event)
 
     # -- endpoints ------------------------------------------------------------------------
 
