@@ -151,10 +151,18 @@ async def test_worker_turn_metrics_and_json_logs(
         assert done.json()["result"]["status"]["state"] == "completed"
         asked = await http.post(url + "/agents/ask/", json=rpc("message/send", message("hi")))
         assert asked.json()["result"]["status"]["state"] == "input-required"
-        text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
-        found = samples(text)
-        assert found['a2a_worker_turns_total{agent="echo",outcome="completed"}'] == 1
-        assert found['a2a_worker_turns_total{agent="ask",outcome="input-required"}'] == 1
+        # A turn is counted when its activity returns, which is just after its last
+        # event reached the client: read until both turns are there.
+        wanted = (
+            'a2a_worker_turns_total{agent="echo",outcome="completed"}',
+            'a2a_worker_turns_total{agent="ask",outcome="input-required"}',
+        )
+        for _ in range(100):
+            found = samples((await http.get(f"http://127.0.0.1:{port}/metrics")).text)
+            if all(name in found for name in wanted):
+                break
+            await asyncio.sleep(0.1)
+        assert [found.get(name) for name in wanted] == [1, 1]
         assert "a2a_task_queue_backlog" in found
         await asyncio.sleep(1.5)
         assert (tmp_path / "alive").exists()  # the liveness heartbeat
