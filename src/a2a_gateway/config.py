@@ -92,6 +92,7 @@ class Settings:
     metrics_cloudwatch: bool = False
     worker_heartbeat_file: str = ""
     worker_metrics_port: int = 0
+    console: bool = False
     log_level: str = "INFO"
 
     ENV = {
@@ -146,6 +147,7 @@ class Settings:
         "metrics_cloudwatch": "A2A_METRICS_CLOUDWATCH",
         "worker_heartbeat_file": "A2A_WORKER_HEARTBEAT_FILE",
         "worker_metrics_port": "A2A_WORKER_METRICS_PORT",
+        "console": "A2A_CONSOLE",
         "log_level": "LOG_LEVEL",
     }
 

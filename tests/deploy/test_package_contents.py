@@ -65,6 +65,14 @@ def unpacked_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return unpacked
 
 
+# The browser console's page: package data, which a wheel drops unless it is declared.
+CONSOLE_FILES = ["__init__.py", "console.css", "console.js", "index.html"]
+
+
+def console_files(site: Path) -> list[Path]:
+    return [p for p in (site / "a2a_gateway" / "gateway" / "console").iterdir() if p.is_file()]
+
+
 def dist_info(unpacked: Path) -> Path:
     (info,) = installed_distributions(unpacked).values()
     return info
@@ -74,6 +82,7 @@ def test_the_wheel_holds_the_package_only(unpacked_wheel: Path) -> None:
     top = {p.name for p in unpacked_wheel.iterdir() if not p.name.endswith(".dist-info")}
     assert top == {"a2a_gateway"}
     assert (unpacked_wheel / "a2a_gateway" / "store" / "append.lua").exists()
+    assert sorted(p.name for p in console_files(unpacked_wheel)) == CONSOLE_FILES
     assert development_leftovers(unpacked_wheel) == []
 
 
@@ -118,6 +127,7 @@ def test_what_sam_build_produced_holds_no_development_tools(artifact: str) -> No
     if not site.is_dir():
         pytest.skip(f"no {site.relative_to(ROOT)}: run `make sam-build`")
     assert (site / "a2a_gateway" / "__init__.py").exists()
+    assert sorted(p.name for p in console_files(site)) == CONSOLE_FILES
     assert development_leftovers(site) == []
 
 

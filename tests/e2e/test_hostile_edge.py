@@ -539,6 +539,38 @@ async def test_cors_is_off_by_default_and_allowed_per_origin(
     edge.assert_no_traceback()
 
 
+async def test_loopback_cors_allows_local_pages_only(
+    client: httpx.AsyncClient, start_gateway: Callable[..., str], tmp_path: Path
+) -> None:
+    """``A2A_CORS_ORIGINS=loopback`` (what ``make dev`` sets): a page served from this
+    machine on any port may call; a remote site, or one that only looks local, may not."""
+    gateway = started(start_gateway, tmp_path, A2A_CORS_ORIGINS="loopback")
+    preflight = {
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type",
+    }
+    for origin in (
+        "http://localhost:5173",
+        "http://127.0.0.1:3000",
+        "http://[::1]:8000",
+        "http://localhost",
+    ):
+        allowed = await client.options(gateway.url, headers={**preflight, "origin": origin})
+        assert allowed.status_code == 200, origin
+        assert allowed.headers["access-control-allow-origin"] == origin
+    for origin in (
+        "https://evil.example",
+        "http://localhost.evil.example",
+        "http://127.0.0.1.evil.example:80",
+        "http://evil.example#http://localhost",
+        "null",
+    ):
+        refused = await client.options(gateway.url, headers={**preflight, "origin": origin})
+        assert refused.status_code == 400, origin
+        assert "access-control-allow-origin" not in refused.headers, origin
+    gateway.assert_no_traceback()
+
+
 # -- streams that end badly ---------------------------------------------------------------------
 
 

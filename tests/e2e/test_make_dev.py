@@ -104,8 +104,15 @@ def wait_for(lines: queue.Queue[str], needle: str, timeout: float) -> str:
 def test_dev_runs_the_stack_and_sigterm_leaves_nothing(tmp_path: Path) -> None:
     port = free_port()
     with running_dev(port, tmp_path) as (proc, lines):
-        wait_for(lines, "a2a-gateway is running", 90)
+        banner = wait_for(lines, "a2a-gateway is running", 90) + wait_for(lines, "curl -N", 10)
         url = f"http://127.0.0.1:{port}"
+        assert f"{url}/console/" in banner and f"a2a call {url}/" in banner
+        # What a person trying it gets: the console, and CORS for pages on this machine.
+        page = httpx.get(url + "/console/", timeout=10)
+        assert page.status_code == 200 and "a2a-gateway console" in page.text
+        preflight = {"origin": "http://localhost:5173", "access-control-request-method": "POST"}
+        allowed = httpx.options(url + "/", headers=preflight, timeout=10)
+        assert allowed.headers["access-control-allow-origin"] == "http://localhost:5173"
         health = httpx.get(url + "/healthz", timeout=10).json()
         assert health["status"] == "ok"
         assert health["streams"] == 0

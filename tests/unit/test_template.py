@@ -708,3 +708,14 @@ def test_gateway_answers_to_its_own_domains(template: dict[str, Any], name: str)
     assert not plain.allows("a2a.example.com")
     assert not plain.allows("abc.lambda-url.us-east-1.on.aws")
     assert deployed("a2a.example.com").allows("a2a.example.com:443")
+
+
+def test_the_console_is_off_unless_its_parameter_turns_it_on(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    """``Console`` (default false) is ``A2A_CONSOLE`` on both gateway functions."""
+    parameter = template["Parameters"]["Console"]
+    assert parameter["Default"] == "false" and parameter["AllowedValues"] == ["true", "false"]
+    for name in GATEWAYS.values():
+        env = resources[name]["Properties"]["Environment"]["Variables"]
+        assert env["A2A_CONSOLE"] == {"Ref": "Console"}, name

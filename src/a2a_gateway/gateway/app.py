@@ -56,7 +56,7 @@ from a2a_gateway.errors import (
     RPCError,
     UnauthenticatedError,
 )
-from a2a_gateway.gateway import audit, extended_card, guards, jsonrpc, sse
+from a2a_gateway.gateway import audit, console, extended_card, guards, jsonrpc, sse
 from a2a_gateway.gateway.admission import Admission, Admitted
 from a2a_gateway.gateway.auth.chain import Authentication
 from a2a_gateway.gateway.capacity import RETRY_AFTER_SECONDS, AtCapacity, Capacity
@@ -605,5 +605,6 @@ def create_app(
             else []
         ),
         *RestApi.routes_for(bound_rest),
+        *(console.routes(routing, settings) if settings.console else []),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -172,8 +172,15 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+# ``loopback`` in A2A_CORS_ORIGINS: any page served from this machine (any port), which
+# is what local development needs (``make dev`` sets it) and nothing a remote site matches.
+LOOPBACK_ORIGINS = "loopback"
+LOOPBACK_ORIGIN_PATTERN = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?"
+
+
 def cors_origins(setting: str) -> list[str]:
-    """``A2A_CORS_ORIGINS`` as a list of origins (``*`` allows any)."""
+    """``A2A_CORS_ORIGINS`` as a list of origins (``*`` allows any; ``loopback`` is kept
+    as a word, see ``LOOPBACK_ORIGINS``)."""
     return [o.strip().rstrip("/") for o in setting.split(",") if o.strip()]
 
 
@@ -181,11 +188,14 @@ def middleware(settings: Settings) -> list[Middleware]:
     """Host check outermost, then CORS when origins are configured (off by default)."""
     stack = [Middleware(HostGuard, policy=HostPolicy.parse(settings.allowed_hosts))]
     origins = cors_origins(settings.cors_origins)
-    if origins:
+    loopback = LOOPBACK_ORIGINS in origins
+    origins = [o for o in origins if o != LOOPBACK_ORIGINS]
+    if origins or loopback:
         stack.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=origins,
+                allow_origin_regex=LOOPBACK_ORIGIN_PATTERN if loopback else None,
                 allow_methods=["GET", "POST", "DELETE"],
                 allow_headers=list(CORS_ALLOW_HEADERS),
                 expose_headers=list(CORS_EXPOSE_HEADERS),

@@ -28,17 +28,20 @@ from a2a_gateway.routing import Routing
 from a2a_gateway_dev.devstack import StackError, backing_servers, port_in_use
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from types import FrameType
 
 BANNER = """
 a2a-gateway is running (Ctrl-C stops everything)
 
+  console      {url}/console/   (in a browser)
   agent card   {url}/.well-known/agent.json
   JSON-RPC     POST {url}/   (agents: {agents})
   health       {url}/healthz
   logs         {logs}
 
 try it:
+  a2a call {url}/ "hello streaming world"
   curl -N {url}/ -H 'content-type: application/json' -d '{example}'
 """
 
@@ -68,6 +71,15 @@ def _raise_stopped(signum: int, frame: FrameType | None) -> None:
     raise Stopped(signal.Signals(signum).name)
 
 
+def dev_gateway_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """What ``dev`` turns on for a person trying the gateway, unless they set it: the
+    browser console, and CORS for pages served from this machine (any port)."""
+    return {
+        "A2A_CONSOLE": environ.get("A2A_CONSOLE", "true"),
+        "A2A_CORS_ORIGINS": environ.get("A2A_CORS_ORIGINS", "loopback"),
+    }
+
+
 def dev() -> int:
     """Start Valkey, Temporal, the worker and the gateway; run until interrupted."""
     host = os.environ.get("HOST", "127.0.0.1")
@@ -88,7 +100,11 @@ def dev() -> int:
             os.environ.get("REDIS_URL", ""), os.environ.get("TEMPORAL_ADDRESS", ""), log_dir
         ) as stack:
             worker = stack.add(stack.worker(), timeout=30, inherit_output=True)
-            gateway = stack.add(stack.gateway(port, host=host), timeout=30, inherit_output=True)
+            gateway = stack.add(
+                stack.gateway(port, env=dev_gateway_env(os.environ), host=host),
+                timeout=30,
+                inherit_output=True,
+            )
             url = f"http://{host}:{port}"
             print(
                 BANNER.format(

@@ -1,0 +1,1 @@
+"""Browser tests: the system's Chromium and Firefox ESR, driven with puppeteer-core."""
