@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -24,6 +25,7 @@ import pytest
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
 CLI = [sys.executable, "-m", "a2a_gateway.client.cli"]
 ENV = {**os.environ, "COLUMNS": "200", "TERM": "xterm-256color", "PYTHONUNBUFFERED": "1"}
@@ -32,15 +34,16 @@ ENV.pop("A2A_API_KEY", None)
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\r")
 
 
-def run(*args: str, timeout: float = 20) -> tuple[int, str, str]:
-    """The CLI with pipes (not a terminal): exit code, stdout, stderr."""
+def run(*args: str, timeout: float = 20, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """The CLI with pipes (not a terminal): exit code, stdout, stderr; ``env`` is added
+    to the environment."""
     proc = subprocess.Popen(
         [*CLI, *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=ENV,
+        env={**ENV, **(env or {})},
     )
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -264,3 +267,47 @@ def test_a_cut_stream_resumes_and_says_so(start_gateway: Callable[..., str]) -> 
     ids = [event_id(item["id"]) for item in items if "id" in item]
     assert ids == sorted(set(ids))
     assert items[-1]["result"]["status"]["state"] == "completed"
+
+
+def test_the_credential_by_flag_or_environment(
+    start_gateway: Callable[..., str], tmp_path: Path
+) -> None:
+    """Against a gateway that takes only API keys: refused without one (exit 5, saying
+    so), served with ``--api-key`` or ``A2A_API_KEY``, as that key's principal (a task made
+    with one key is not found with another)."""
+    keys, mine, other = tmp_path / "keys.json", "cli-key-" + "a" * 24, "cli-key-" + "b" * 24
+    entries = [
+        {"sha256": hashlib.sha256(key.encode()).hexdigest(), "principal": name}
+        for key, name in ((mine, "cli-user"), (other, "someone-else"))
+    ]
+    keys.write_text(json.dumps({"keys": entries}))
+    url = start_gateway(A2A_AUTH="apikey", A2A_API_KEYS_FILE=str(keys))
+    code, _, err = run("call", url, "hello")
+    assert code == 5 and "401" in err, err
+    code, out, err = run("call", url, "--api-key", mine, "--json", "hello there")
+    assert code == 0, err
+    task_id = lines_json(out)[0]["result"]["id"]
+    code, out, err = run("get", url, "--json", task_id, env={"A2A_API_KEY": mine})
+    assert code == 0, err
+    assert json.loads(out)["status"]["state"] == "completed"
+    code, _, err = run("get", url, task_id, env={"A2A_API_KEY": other})
+    assert code == 5 and "-32001" in err, err
+
+
+def test_deadline_gives_up_with_the_position(start_gateway: Callable[..., str]) -> None:
+    """``--deadline`` bounds the whole follow, reconnections included: exit 5, naming the
+    task and the last event id to watch it from."""
+    url = start_gateway(A2A_MAX_STREAM_SECONDS="1")
+    code, out, err = run(
+        "call", url, "--agent", "progress", "--json", "--deadline", "2.5", "steps=40 interval=0.25"
+    )
+    assert code == 5, err
+    assert "deadline" in err
+    items = lines_json(out)
+    task_id = items[0]["result"]["id"]
+    last_id = [item["id"] for item in items if "id" in item][-1]
+    assert task_id in err and last_id in err, err
+    # It gave up, the task did not: still working (forty steps take ten seconds).
+    code, out, _ = run("get", url, "--agent", "progress", "--json", task_id)
+    assert json.loads(out)["status"]["state"] == "working"
+    assert run("cancel", url, "--agent", "progress", task_id)[0] == 0

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
+import subprocess
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +30,10 @@ from a2a_gateway_dev.devstack import free_port
 from tests.conftest import GATEWAY_ENV
 from tests.e2e.sse import message, rpc
 from tests.e2e.test_reliability import produced
+from tests.interop import envs
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Iterator
     from pathlib import Path
 
     from redis.asyncio import Redis
@@ -281,3 +284,62 @@ async def test_unary_calls_and_resubscribe(gateway_url: str) -> None:
         with pytest.raises(A2AError) as raised:
             await client.get("no-such-task")
         assert raised.value.code == -32001
+
+
+@contextlib.contextmanager
+def sdk_server(tmp_path: Path) -> Iterator[str]:
+    """The official a2a-sdk 0.3.x reference server with a progress agent
+    (``tests/interop/clients/sdk03_server.py``, in the 0.3 interop venv, built if needed);
+    its stream events carry no ``id:``. Killed by pid at the end."""
+    envs.build([envs.SDK03_ENV])
+    port = free_port()
+    log_path = tmp_path / "sdk03-server.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [str(envs.SDK03_ENV.python), str(envs.CLIENTS_DIR / "sdk03_server.py"), str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, log_path.read_text()
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(url + "/.well-known/agent-card.json", timeout=2).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "the a2a-sdk server did not start"
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.timeout(envs.BUILD_TIMEOUT + 120)  # may build the 0.3 venv first
+async def test_client_resumes_against_a_server_without_event_ids(
+    proxies: Callable[[list[int]], Any], tmp_path: Path
+) -> None:
+    """Against another A2A server (the official SDK's, which numbers no event), a cut
+    stream is resubscribed without ``Last-Event-ID``: the client goes on to the final
+    event, in order, yielding no event twice. What the server sent while no connection
+    was open is that server's to replay; this one does not, so only order is asserted."""
+    with sdk_server(tmp_path) as url:
+        proxy, base = await proxies([port_of(url)])
+        items: list[StreamItem] = []
+        async with A2AClient(base + "/", retry=POLICY) as client:
+            async for item in client.stream("steps=12 interval=0.2"):
+                items.append(item)
+                if isinstance(item, Event) and steps([item]) == ["step 3/12"]:
+                    proxy.cut()
+    events = [i for i in items if isinstance(i, Event)]
+    assert all(e.id is None for e in events)
+    assert events[-1].state == "completed" and events[-1].final
+    resumed = [i for i in items if isinstance(i, Resumed)]
+    assert len(resumed) == 1 and resumed[0].after_id is None, resumed
+    assert resumed[0].reason.startswith("disconnected"), resumed
+    shown = steps(events)
+    numbers = [int(s.split()[1].split("/")[0]) for s in shown]
+    assert numbers == sorted(set(numbers)) and numbers[:3] == [1, 2, 3] and numbers[-1] == 12
+    canonical = [json.dumps(e.result, sort_keys=True) for e in events]
+    assert len(canonical) == len(set(canonical))

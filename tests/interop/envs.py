@@ -3,7 +3,7 @@
 Each official client line runs in an environment of its own under ``.run/interop/``:
 
 * ``0.2``: the project's own ``.venv`` (``a2a-sdk`` latest 0.2.x is a dev dependency);
-* ``0.3``: a venv with :data:`SDK03`;
+* ``0.3``: a venv with :data:`SDK03` (and :data:`SDK03_SERVER_EXTRA`, for its server);
 * ``1.x``: a venv with :data:`SDK1` (plus ``httpx``);
 * ``adk``: a venv with :data:`ADK` (Google ADK with its ``a2a`` extra, which brings the
   a2a-sdk; :data:`ADK_EXTRA` pins that to :data:`SDK1`, the 1.x release pip resolves for it);
@@ -46,6 +46,9 @@ CLIENTS_DIR = Path(__file__).resolve().parent / "clients"
 
 # The pins: latest of each line. The 0.2.x line is the project's dev dependency.
 SDK03 = "a2a-sdk==0.3.26"
+# The 0.3 line's reference server too (clients/sdk03_server.py): its http-server extra and
+# a server to run it, for the client's tests against a server that numbers no event.
+SDK03_SERVER_EXTRA = ("a2a-sdk[http-server]==0.3.26", "uvicorn>=0.30")
 SDK1 = "a2a-sdk==1.3.0"
 SDK1_EXTRA = ("httpx>=0.28",)
 JS1 = ("@a2a-js/sdk", "1.3.0")
@@ -123,7 +126,7 @@ def with_node(env: dict[str, str]) -> dict[str, str]:
     return {**env, "PATH": os.pathsep.join([str(NODE_BIN), env.get("PATH", "")])}
 
 
-SDK03_ENV = python_env((SDK03,))
+SDK03_ENV = python_env((SDK03, *SDK03_SERVER_EXTRA))
 SDK1_ENV = python_env((SDK1, *SDK1_EXTRA))
 JS1_ENV = node_env(*JS1)
 ADK_ENV = python_env((ADK, *ADK_EXTRA))

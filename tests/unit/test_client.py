@@ -30,7 +30,7 @@ from a2a_gateway.client import (
     StreamDeadlineExceeded,
     parse_event_id,
 )
-from a2a_gateway.client.resume import retry_after_seconds, sse_blocks
+from a2a_gateway.client.resume import CONTENT_MEMORY, retry_after_seconds, sse_blocks
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -90,8 +90,21 @@ def test_dedupe_drops_repeats_and_out_of_order_replays() -> None:
     order = ["5-0", "5-1", "5-1", "4-9", "9-0", "10-0", "9-9", "10-1"]
     assert [i for i in order if seen.accept(i)] == ["5-0", "5-1", "9-0", "10-0", "10-1"]
     assert seen.last_id == "10-1"
-    assert seen.accept(None) and seen.accept(None), "no id: nothing to compare, always new"
-    assert seen.last_id == "10-1"
+    assert seen.accept(None, {"n": 1}) and seen.accept(None, {"n": 2})
+    assert seen.last_id == "10-1", "an event without an id leaves the position alone"
+
+
+def test_dedupe_compares_events_without_ids_by_content() -> None:
+    """A server without ids replays what it has after a reconnection: the same result
+    (key order aside) is dropped, anything else passes, and the memory is bounded."""
+    seen = Dedupe()
+    first = {"kind": "status-update", "status": {"state": "working"}, "final": False}
+    assert seen.accept(None, first)
+    assert not seen.accept(None, dict(reversed(list(first.items()))))
+    assert seen.accept(None, {**first, "final": True})
+    for n in range(CONTENT_MEMORY):
+        assert seen.accept(None, {"n": n})
+    assert seen.accept(None, first), "forgotten after CONTENT_MEMORY newer events"
 
 
 def test_dedupe_starts_from_a_given_id_and_handles_opaque_ids() -> None:

@@ -323,7 +323,7 @@ class A2AClient:
                         event = Event(block.id, cast("StreamResult", _result(block.data)))
                         received = True
                         task_id = task_id or event.task_id
-                        if not seen.accept(event.id):
+                        if not seen.accept(event.id, event.result):
                             continue
                         attempt = 0
                         yield event

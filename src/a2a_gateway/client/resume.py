@@ -3,6 +3,7 @@ full jitter, ``Retry-After``, and an SSE parser over lines."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -28,25 +29,35 @@ def parse_event_id(value: str | None) -> tuple[int, int] | None:
     return int(match.group(1)), int(match.group(2))
 
 
+# How many id-less events ``Dedupe`` remembers by content (a digest each): a bound on a
+# stream's memory, larger than any replay a server sends after a reconnection.
+CONTENT_MEMORY = 10_000
+
+
 @dataclass
 class Dedupe:
     """Which events are new. Stream ids must be above the highest seen (a repeat or an
-    out-of-order replay is dropped); opaque ids must not have been seen; events without
-    an id are always new (nothing to compare them by)."""
+    out-of-order replay is dropped); opaque ids must not have been seen. An event without
+    an id (a server that numbers nothing, so a resumption cannot say where it was) is new
+    unless its content, the ``result`` compared as canonical JSON, is one of the last
+    ``CONTENT_MEMORY`` such events: a replay of what was already yielded is dropped, which
+    is all that can be de-duplicated without ids."""
 
     last_id: str | None = None
     _last: tuple[int, int] | None = None
     _opaque: set[str] = field(default_factory=set)
+    _contents: dict[bytes, None] = field(default_factory=dict)  # ordered: oldest first
 
     def __post_init__(self) -> None:
         self._last = parse_event_id(self.last_id)
         if self.last_id is not None and self._last is None:
             self._opaque.add(self.last_id)
 
-    def accept(self, event_id: str | None) -> bool:
-        """Whether the event with ``event_id`` is new; if so it becomes the position."""
+    def accept(self, event_id: str | None, result: Any = None) -> bool:
+        """Whether the event with ``event_id`` (and, without one, ``result``) is new; if
+        so it becomes the position."""
         if event_id is None:
-            return True
+            return self._new_content(result)
         position = parse_event_id(event_id)
         if position is not None:
             if self._last is not None and position <= self._last:
@@ -57,6 +68,16 @@ class Dedupe:
         else:
             self._opaque.add(event_id)
         self.last_id = event_id
+        return True
+
+    def _new_content(self, result: Any) -> bool:
+        canonical = json.dumps(result, sort_keys=True, separators=(",", ":"), default=str)
+        digest = hashlib.sha256(canonical.encode()).digest()
+        if digest in self._contents:
+            return False
+        self._contents[digest] = None
+        if len(self._contents) > CONTENT_MEMORY:
+            del self._contents[next(iter(self._contents))]
         return True
 
 
