@@ -31,6 +31,7 @@ function collect() {
       list(".artifact", (box) => [box.dataset.artifactId, box.querySelector("pre").textContent]),
     ),
     injected: window.__injected ?? null,
+    randomUUID: typeof crypto.randomUUID,
     agents: list("#agent option", (option) => option.value),
   };
 }
@@ -124,6 +125,12 @@ try {
   const page = await browser.newPage();
   page.on("console", (message) => consoleLines.push(`${message.type()}: ${message.text()}`));
   page.on("pageerror", (error) => consoleLines.push(`pageerror: ${error.message}`));
+  if (config.insecureContext) {
+    // What a page served over plain http by a non-loopback name lacks.
+    await page.evaluateOnNewDocument(() => {
+      delete Crypto.prototype.randomUUID;
+    });
+  }
   const started = Date.now();
   await page.goto(config.url, { waitUntil: "load", timeout });
   const extra = await scenarios[config.scenario](page);

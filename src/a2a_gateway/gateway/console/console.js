@@ -108,8 +108,20 @@ function headers(extra = {}) {
   return out;
 }
 
+// crypto.randomUUID exists only in secure contexts (https, loopback): a gateway reached over
+// plain http by another name (HOST=0.0.0.0 make dev, from another machine) still gets
+// random version-4 ids.
+function uuid() {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 function rpc(method, params) {
-  return { jsonrpc: "2.0", id: crypto.randomUUID(), method, params };
+  return { jsonrpc: "2.0", id: uuid(), method, params };
 }
 
 function agentUrl() {
@@ -524,9 +536,9 @@ async function send(text, continuing) {
   }
   if (!continuing) {
     newTask();
-    session.taskId = crypto.randomUUID(); // ours, so that a repeated send is recognised
+    session.taskId = uuid(); // ours, so that a repeated send is recognised
   }
-  const message = { kind: "message", role: "user", messageId: crypto.randomUUID(), parts };
+  const message = { kind: "message", role: "user", messageId: uuid(), parts };
   message.taskId = session.taskId;
   if (session.contextId) message.contextId = session.contextId;
   const line = el("li", { class: "sent" }, `you: ${partsText(parts)}`);
