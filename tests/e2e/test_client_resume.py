@@ -147,6 +147,32 @@ async def test_client_follows_a_stream_past_the_gateway_deadline(
     assert all(r.after_id is not None for r in resumed)
 
 
+async def test_client_follows_the_1_0_dialect_past_the_gateway_deadline(
+    start_gateway: Callable[..., str], redis: Redis
+) -> None:
+    """The same in 1.0's JSON-RPC (SendStreamingMessage, SubscribeToTask with
+    Last-Event-ID): every entry of the task's stream once, in order, read back in 0.3's
+    shapes; ``auto`` picks 0.3 here, since the gateway's card offers it."""
+    url = start_gateway(A2A_MAX_STREAM_SECONDS="1") + "/agents/progress"
+    async with A2AClient(url, retry=POLICY, protocol="1.0") as client:
+        items = [i async for i in client.stream("steps=8 interval=0.3")]
+        task_id = next(i for i in items if isinstance(i, Event)).task_id
+        assert task_id is not None
+        got = await client.get(task_id)
+    events = [i for i in items if isinstance(i, Event)]
+    expected = await produced(redis, task_id)
+    assert [(e.id, e.kind, e.state) for e in events] == [
+        (i, r["kind"], r.get("status", {}).get("state")) for i, r in expected
+    ]
+    assert steps(events) == [f"step {i}/8" for i in range(1, 9)]
+    assert events[-1].final and got["status"]["state"] == "completed"
+    assert got["artifacts"][0]["parts"] == [{"kind": "text", "text": "finished 8 steps"}]
+    resumed = [i for i in items if isinstance(i, Resumed)]
+    assert resumed and {r.reason for r in resumed} == {"resume-frame"}
+    async with A2AClient(url, retry=POLICY) as auto:
+        assert await auto.dialect() == "0.3"
+
+
 async def test_client_resumes_across_connection_cuts(
     gateway_url: str, proxies: Callable[[list[int]], Any], redis: Redis
 ) -> None:

@@ -29,7 +29,10 @@ from a2a_gateway.client import (
     SigV4Auth,
     StreamDeadlineExceeded,
     parse_event_id,
+    protocol_of,
+    v1,
 )
+from a2a_gateway.client.client import make_message
 from a2a_gateway.client.resume import CONTENT_MEMORY, retry_after_seconds, sse_blocks
 
 if TYPE_CHECKING:
@@ -187,7 +190,7 @@ def client_for(script: Script, **policy: Any) -> A2AClient:
     transport = httpx.MockTransport(script)
     http = httpx.AsyncClient(transport=transport)
     retry = RetryPolicy(base=0.001, cap=0.01, **policy)
-    return A2AClient("http://a2a.test/agents/progress", http=http, retry=retry)
+    return A2AClient("http://a2a.test/agents/progress", http=http, retry=retry, protocol="0.3")
 
 
 async def collect(items: AsyncIterator[Any]) -> list[Any]:
@@ -367,3 +370,136 @@ def test_sigv4_without_botocore_says_what_to_install(monkeypatch: pytest.MonkeyP
     auth = SigV4Auth("us-east-1", credentials=object())
     with pytest.raises(MissingDependency, match="pip install botocore"):
         sent_headers(auth)
+
+
+# -- the 1.0 dialect -------------------------------------------------------------------------
+
+
+def test_requests_are_reshaped_for_1_0() -> None:
+    message = make_message(
+        {
+            "parts": [
+                {"kind": "text", "text": "hi"},
+                {"kind": "file", "file": {"bytes": "aGk=", "mimeType": "text/plain", "name": "a"}},
+                {"kind": "file", "file": {"uri": "https://x.test/f"}},
+                {"kind": "data", "data": {"k": 1}, "metadata": {"m": True}},
+            ]
+        },
+        task_id="t",
+    )
+    params = v1.params_to_v1(
+        "message/send", {"message": message, "configuration": {"blocking": False}}
+    )
+    sent = params["message"]
+    assert sent["role"] == "ROLE_USER" and "kind" not in sent and sent["taskId"] == "t"
+    assert sent["parts"] == [
+        {"text": "hi"},
+        {"raw": "aGk=", "mediaType": "text/plain", "filename": "a"},
+        {"url": "https://x.test/f"},
+        {"data": {"k": 1}, "metadata": {"m": True}},
+    ]
+    assert params["configuration"] == {"returnImmediately": True}
+    assert v1.METHODS["tasks/resubscribe"] == "SubscribeToTask"
+
+
+def test_1_0_results_come_back_in_0_3_shapes() -> None:
+    said = {"messageId": "m", "role": "ROLE_AGENT", "parts": [{"text": "step 1"}]}
+    working = {"state": "TASK_STATE_WORKING", "message": said}
+    update = v1.result_from_v1(
+        "message/stream", {"statusUpdate": {"taskId": "t", "contextId": "c", "status": working}}
+    )
+    assert update["kind"] == "status-update" and update["final"] is False
+    assert update["status"]["state"] == "working"
+    assert update["status"]["message"]["parts"] == [{"kind": "text", "text": "step 1"}]
+    assert update["status"]["message"]["role"] == "agent"
+    for state, final in (("INPUT_REQUIRED", True), ("COMPLETED", True), ("SUBMITTED", False)):
+        done = v1.payload_from_v1(
+            {"statusUpdate": {"taskId": "t", "status": {"state": f"TASK_STATE_{state}"}}}
+        )
+        assert done["final"] is final, state
+    chunk = v1.payload_from_v1(
+        {
+            "artifactUpdate": {
+                "taskId": "t",
+                "append": True,
+                "artifact": {
+                    "artifactId": "a",
+                    "parts": [{"raw": "eA==", "mediaType": "image/png"}],
+                },
+            }
+        }
+    )
+    assert chunk["kind"] == "artifact-update" and chunk["append"] is True
+    assert chunk["artifact"]["parts"] == [
+        {"kind": "file", "file": {"bytes": "eA==", "mimeType": "image/png"}}
+    ]
+    task = v1.result_from_v1(
+        "tasks/get",
+        {"id": "t", "status": {"state": "TASK_STATE_CANCELED"}, "history": [said], "extra": 1},
+    )
+    assert task["kind"] == "task" and task["status"]["state"] == "canceled"
+    assert task["history"][0]["kind"] == "message" and task["extra"] == 1
+    sent = v1.result_from_v1("message/send", {"message": said})
+    assert sent["kind"] == "message"
+    assert Event("1-0", sent).final and Event("1-0", task).final
+
+
+def test_the_protocol_is_read_from_the_card() -> None:
+    jsonrpc = {"protocolBinding": "JSONRPC", "url": "http://x.test/"}
+    assert protocol_of({"protocolVersion": "0.3.0", "supportedInterfaces": []}) == "0.3"
+    assert protocol_of({"supportedInterfaces": [{**jsonrpc, "protocolVersion": "1.0"}]}) == "1.0"
+    both = [{**jsonrpc, "protocolVersion": "1.0"}, {**jsonrpc, "protocolVersion": "0.3"}]
+    assert protocol_of({"supportedInterfaces": both}) == "0.3"
+    rest_only = [{"protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"}]
+    assert protocol_of({"supportedInterfaces": rest_only}) == "0.3"
+    assert protocol_of(None) == "0.3" and protocol_of({}) == "0.3"
+    with pytest.raises(ValueError, match="protocol"):
+        A2AClient("http://x.test", protocol="2.0")  # type: ignore[arg-type]
+
+
+async def test_a_1_0_stream_is_followed_in_1_0() -> None:
+    """protocol="1.0": SendStreamingMessage, then SubscribeToTask with Last-Event-ID after a
+    cut, each with ``A2A-Version: 1.0``; the events come back in 0.3's shapes."""
+
+    def v1_frame(event_id: str, payload: dict[str, Any]) -> str:
+        body = json.dumps({"jsonrpc": "2.0", "id": "x", "result": payload})
+        return f"id: {event_id}\ndata: {body}\n\n"
+
+    task = {"id": "t", "contextId": "c", "status": {"state": "TASK_STATE_SUBMITTED"}}
+
+    def update(state: str) -> dict[str, Any]:
+        return {"statusUpdate": {"taskId": "t", "contextId": "c", "status": {"state": state}}}
+
+    script = Script(
+        stream_of(v1_frame("1-0", {"task": task}), v1_frame("2-0", update("TASK_STATE_WORKING"))),
+        stream_of(
+            v1_frame("2-0", update("TASK_STATE_WORKING")),
+            v1_frame("3-0", update("TASK_STATE_COMPLETED")),
+        ),
+    )
+    transport = httpx.MockTransport(script)
+    async with httpx.AsyncClient(transport=transport) as http:
+        client = A2AClient(
+            "http://a2a.test/", http=http, retry=RetryPolicy(base=0.001, cap=0.01), protocol="1.0"
+        )
+        items = await collect(client.stream("hello"))
+    events = [i for i in items if isinstance(i, Event)]
+    assert [(e.id, e.kind, e.state) for e in events] == [
+        ("1-0", "task", "submitted"),
+        ("2-0", "status-update", "working"),
+        ("3-0", "status-update", "completed"),
+    ]
+    assert events[-1].final
+    assert [
+        (
+            json.loads(r.content)["method"],
+            r.headers.get("last-event-id"),
+            r.headers.get("a2a-version"),
+        )
+        for r in script.requests
+    ] == [
+        ("SendStreamingMessage", None, "1.0"),
+        ("SubscribeToTask", "2-0", "1.0"),
+    ]
+    sent = json.loads(script.requests[0].content)["params"]["message"]
+    assert sent["role"] == "ROLE_USER" and sent["parts"] == [{"text": "hello"}]

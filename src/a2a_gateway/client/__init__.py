@@ -14,13 +14,15 @@ Needs only httpx (and botocore for SigV4), not the server's dependencies::
 A stream is followed to its final event across dropped connections, the gateway's resume
 frame (deadline, drain), a body that ends early, and HTTP 503/429 (``Retry-After``): the
 client resubscribes with ``Last-Event-ID`` with jittered exponential backoff, yields each
-event once and in order, and yields a ``Resumed`` marker at each reconnection.
+event once and in order, and yields a ``Resumed`` marker at each reconnection. It speaks
+JSON-RPC in A2A 0.3's dialect or 1.0's (``protocol``, by default from the card), and
+returns 0.3's shapes either way.
 """
 
 from __future__ import annotations
 
 from a2a_gateway.client.auth import ApiKeyAuth, BearerAuth, SigV4Auth
-from a2a_gateway.client.client import A2AClient, make_message
+from a2a_gateway.client.client import A2AClient, make_message, protocol_of
 from a2a_gateway.client.errors import (
     A2AClientError,
     A2AError,
@@ -72,4 +74,5 @@ __all__ = [
     "TaskStatusUpdateEvent",
     "make_message",
     "parse_event_id",
+    "protocol_of",
 ]

@@ -41,7 +41,7 @@ from rich.spinner import Spinner
 from rich.text import Text
 
 from a2a_gateway.client.auth import ApiKeyAuth, BearerAuth
-from a2a_gateway.client.client import A2AClient
+from a2a_gateway.client.client import PROTOCOLS, A2AClient
 from a2a_gateway.client.errors import A2AClientError
 from a2a_gateway.client.types import Event, Resumed
 
@@ -409,7 +409,7 @@ async def run(args: argparse.Namespace, view: View) -> int:
         auth = BearerAuth(args.token)
     elif args.api_key:
         auth = ApiKeyAuth(args.api_key)
-    async with A2AClient(url, auth=auth) as client:
+    async with A2AClient(url, auth=auth, protocol=args.protocol) as client:
         session = Session(args, client, view)
         deadline: float | None = args.deadline
 
@@ -448,6 +448,12 @@ def parser(prog: str) -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--deadline", type=float, metavar="SECONDS", help="give up after this long (exit 5)"
+    )
+    common.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="auto",
+        help="JSON-RPC dialect: 0.3, 1.0, or auto (from the agent card; the default)",
     )
     top = argparse.ArgumentParser(
         prog=prog,

@@ -1,7 +1,10 @@
 """``A2AClient``: an async client for A2A servers that follows a stream to its end.
 
-It speaks the A2A 0.3 JSON-RPC dialect (no ``A2A-Version`` header), which every version
-the gateway serves understands, as do 0.2.5 and 0.3 servers elsewhere.
+It speaks A2A's JSON-RPC binding in the 0.3 dialect (no ``A2A-Version`` header), which
+the gateway serves on every agent URL, as do 0.2.5 and 0.3 servers elsewhere; or in the
+1.0 dialect (``client.v1``) for a server that speaks only 1.0. ``protocol="auto"`` (the
+default) reads the agent card once and picks 0.3 when the card offers it, 1.0 when it
+offers only 1.0's JSON-RPC. Either way results come back in 0.3's shape.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ import contextlib
 import json
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import httpx
 
+from a2a_gateway.client import v1
 from a2a_gateway.client.errors import (
     A2AClientError,
     A2AError,
@@ -82,8 +86,31 @@ def make_message(
     return message
 
 
+Protocol = Literal["auto", "0.3", "1.0"]
+PROTOCOLS: tuple[Protocol, ...] = ("auto", "0.3", "1.0")
+
+
 def _rpc(method: str, params: dict[str, Any]) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": str(uuid.uuid4()), "method": method, "params": params}
+
+
+def protocol_of(card: Any) -> Literal["0.3", "1.0"]:
+    """The dialect to speak to the agent of ``card``: 0.3 when the card offers it (a 0.x
+    ``protocolVersion``, or a JSON-RPC interface of a 0.x version), else 1.0 when it
+    offers 1.0's JSON-RPC (``supportedInterfaces``), else 0.3."""
+    if not isinstance(card, dict):
+        return "0.3"
+    if str(card.get("protocolVersion", "")).startswith("0."):
+        return "0.3"
+    interfaces = card.get("supportedInterfaces")
+    versions = [
+        str(i.get("protocolVersion", ""))
+        for i in (interfaces if isinstance(interfaces, list) else [])
+        if isinstance(i, dict) and str(i.get("protocolBinding", "")).upper() == "JSONRPC"
+    ]
+    if any(v.startswith("0.") for v in versions) or not any(v.startswith("1.") for v in versions):
+        return "0.3"
+    return "1.0"
 
 
 def _result(body: Any) -> Any:
@@ -104,7 +131,9 @@ class A2AClient:
     ``auth`` is any httpx ``Auth`` (``BearerAuth``, ``ApiKeyAuth``, ``SigV4Auth``).
     ``http`` is an ``httpx.AsyncClient`` to use (not closed by this client); without it
     one is made with ``timeout``. ``retry`` says how streams are resumed
-    (``RetryPolicy``); ``rng`` draws the jitter (for tests).
+    (``RetryPolicy``); ``rng`` draws the jitter (for tests). ``protocol`` is the JSON-RPC
+    dialect: ``"0.3"``, ``"1.0"`` or ``"auto"`` (from the card, at the first call; a card
+    that cannot be read means 0.3).
 
     Use it as ``async with A2AClient(url) as client: ...``.
     """
@@ -119,11 +148,15 @@ class A2AClient:
         retry: RetryPolicy | None = None,
         headers: dict[str, str] | None = None,
         rng: random.Random | None = None,
+        protocol: Protocol = "auto",
     ) -> None:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
         self.url = url.rstrip("/")
         self.auth = auth
         self.retry = retry or RetryPolicy()
         self.headers = dict(headers or {})
+        self.protocol: Protocol = protocol
         self._rng = rng
         self._owned = http is None
         self._http = http or httpx.AsyncClient(timeout=timeout)
@@ -146,6 +179,28 @@ class A2AClient:
     @property
     def _auth(self) -> Any:
         return self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT
+
+    async def dialect(self) -> Literal["0.3", "1.0"]:
+        """The dialect in use; ``"auto"`` is settled here, once, from the card."""
+        if self.protocol == "auto":
+            try:
+                card = await self.card()
+            except (A2AClientError, httpx.HTTPError, ValueError):
+                card = None
+            self.protocol = protocol_of(card)
+        return self.protocol
+
+    async def _envelope(
+        self, method: str, params: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """The JSON-RPC body and the extra headers of the call ``method`` (a 0.3 name)."""
+        if await self.dialect() == "1.0":
+            return _rpc(v1.METHODS[method], v1.params_to_v1(method, params)), v1.VERSION_HEADER
+        return _rpc(method, params), {}
+
+    def _decode(self, method: str, result: Any) -> Any:
+        """A result of ``method`` in 0.3's shape (``_envelope``'s dialect, settled)."""
+        return v1.result_from_v1(method, result) if self.protocol == "1.0" else result
 
     # -- unary calls --------------------------------------------------------------------
 
@@ -193,12 +248,12 @@ class A2AClient:
         after ``Retry-After`` or the backoff, at most ``retry.max_attempts`` times. The
         gateway refuses before doing anything, and repeats of the same ``messageId`` are
         recognised, so this is safe for every method."""
-        body = _rpc(method, params)
+        body, extra = await self._envelope(method, params)
         for attempt in range(self.retry.max_attempts + 1):
             wait: float | None = None
             try:
                 response = await self._http.post(
-                    self.url, json=body, headers=self.headers, auth=self._auth
+                    self.url, json=body, headers={**self.headers, **extra}, auth=self._auth
                 )
             except httpx.ConnectError:
                 if attempt == self.retry.max_attempts:
@@ -207,7 +262,7 @@ class A2AClient:
                 if response.status_code not in RETRYABLE_STATUSES:
                     if response.status_code != 200:
                         raise A2AHTTPError(response.status_code, response.text)
-                    return _result(response.json())
+                    return self._decode(method, _result(response.json()))
                 if attempt == self.retry.max_attempts:
                     raise A2AHTTPError(response.status_code, response.text)
                 wait = retry_after_seconds(response.headers.get("retry-after"))
@@ -229,7 +284,7 @@ class A2AClient:
         ``deadline`` (seconds) overrides ``retry.deadline``."""
         message = make_message(text_or_message, task_id=task_id, context_id=context_id)
         return self._follow(
-            _rpc("message/stream", {"message": message}),
+            ("message/stream", {"message": message}),
             task_id=task_id,
             last_event_id=None,
             deadline=deadline,
@@ -247,7 +302,7 @@ class A2AClient:
 
     async def _follow(  # noqa: PLR0915 (one loop, read top to bottom)
         self,
-        first: dict[str, Any] | None,
+        first: tuple[str, dict[str, Any]] | None,
         *,
         task_id: str | None,
         last_event_id: str | None,
@@ -290,12 +345,14 @@ class A2AClient:
                 attempt += 1
             headers = {**self.headers, "Accept": "text/event-stream"}
             if first is not None and not received:
-                body = first
+                method, params = first
             else:
                 assert task_id is not None
-                body = _rpc("tasks/resubscribe", {"id": task_id})
+                method, params = "tasks/resubscribe", {"id": task_id}
                 if seen.last_id is not None:
                     headers["Last-Event-ID"] = seen.last_id
+            body, extra = await self._envelope(method, params)
+            headers.update(extra)
             resume_frame = False
             try:
                 async with _within(ends, seen, task_id):
@@ -320,7 +377,8 @@ class A2AClient:
                         if not block.has_data:
                             resume_frame = True  # ``id:`` and ``retry:``: the server ends here
                             continue
-                        event = Event(block.id, cast("StreamResult", _result(block.data)))
+                        result = self._decode(method, _result(block.data))
+                        event = Event(block.id, cast("StreamResult", result))
                         received = True
                         task_id = task_id or event.task_id
                         if not seen.accept(event.id, event.result):
