@@ -12,7 +12,7 @@ import json
 import signal
 import subprocess
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 import pytest
@@ -112,6 +112,16 @@ async def proxies() -> AsyncIterator[Callable[[list[int]], Any]]:
 
 def port_of(url: str) -> int:
     return httpx.URL(url).port or 80
+
+
+def status_texts(events: list[Event]) -> list[str]:
+    """The text of each event's status message (a task's or an update's), where it has one."""
+    texts = []
+    for event in events:
+        message = cast("dict[str, Any]", event.result).get("status", {}).get("message")
+        if isinstance(message, dict) and message.get("parts"):
+            texts.append(str(message["parts"][0].get("text", "")))
+    return texts
 
 
 def steps(events: list[Event]) -> list[str]:
@@ -313,16 +323,16 @@ async def test_unary_calls_and_resubscribe(gateway_url: str) -> None:
 
 
 @contextlib.contextmanager
-def sdk_server(tmp_path: Path) -> Iterator[str]:
-    """The official a2a-sdk 0.3.x reference server with a progress agent
-    (``tests/interop/clients/sdk03_server.py``, in the 0.3 interop venv, built if needed);
-    its stream events carry no ``id:``. Killed by pid at the end."""
-    envs.build([envs.SDK03_ENV])
+def sdk_server(tmp_path: Path, env: envs.Env, script: str) -> Iterator[str]:
+    """An official a2a-sdk reference server with a progress agent (``script`` in
+    ``tests/interop/clients/``, run in the interop venv ``env``, built if needed); its
+    stream events carry no ``id:``. Killed by pid at the end."""
+    envs.build([env])
     port = free_port()
-    log_path = tmp_path / "sdk03-server.log"
+    log_path = tmp_path / f"{script}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [str(envs.SDK03_ENV.python), str(envs.CLIENTS_DIR / "sdk03_server.py"), str(port)],
+            [str(env.python), str(envs.CLIENTS_DIR / script), str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -350,7 +360,7 @@ async def test_client_resumes_against_a_server_without_event_ids(
     stream is resubscribed without ``Last-Event-ID``: the client goes on to the final
     event, in order, yielding no event twice. What the server sent while no connection
     was open is that server's to replay; this one does not, so only order is asserted."""
-    with sdk_server(tmp_path) as url:
+    with sdk_server(tmp_path, envs.SDK03_ENV, "sdk03_server.py") as url:
         proxy, base = await proxies([port_of(url)])
         items: list[StreamItem] = []
         async with A2AClient(base + "/", retry=POLICY) as client:
@@ -369,3 +379,35 @@ async def test_client_resumes_against_a_server_without_event_ids(
     assert numbers == sorted(set(numbers)) and numbers[:3] == [1, 2, 3] and numbers[-1] == 12
     canonical = [json.dumps(e.result, sort_keys=True) for e in events]
     assert len(canonical) == len(set(canonical))
+
+
+@pytest.mark.timeout(envs.BUILD_TIMEOUT + 120)  # may build the 1.x venv first
+async def test_client_speaks_1_0_to_a_1_0_only_server(
+    proxies: Callable[[list[int]], Any], tmp_path: Path
+) -> None:
+    """The official a2a-sdk 1.x server speaks only 1.0 and numbers no event: the client
+    reads its card, speaks 1.0, and after a cut resubscribes (``SubscribeToTask``), whose
+    first answer is the task as it is now; it goes on to the final event, in order, in
+    0.3's shapes. ``send`` (returning at once) and ``cancel`` work in 1.0 too."""
+    with sdk_server(tmp_path, envs.SDK1_ENV, "sdk1_server.py") as url:
+        proxy, base = await proxies([port_of(url)])
+        items: list[StreamItem] = []
+        async with A2AClient(base + "/", retry=POLICY) as client:
+            async for item in client.stream("steps=10 interval=0.2"):
+                items.append(item)
+                if isinstance(item, Event) and steps([item]) == ["step 3/10"]:
+                    proxy.cut()
+            assert client.protocol == "1.0"
+            started = await client.send("steps=100 interval=0.2", blocking=False)
+            assert started["kind"] == "task"
+            canceled = await client.cancel(started["id"])  # type: ignore[typeddict-item]
+            assert canceled["status"]["state"] == "canceled"
+    events = [i for i in items if isinstance(i, Event)]
+    assert events[0].kind == "task" and events[0].state == "submitted"
+    assert events[-1].state == "completed" and events[-1].final
+    resumed = [i for i in items if isinstance(i, Resumed)]
+    assert len(resumed) == 1 and resumed[0].after_id is None, resumed
+    after = items.index(resumed[0]) + 1
+    assert isinstance(items[after], Event) and items[after].kind == "task"  # the task as it is
+    said = [int(text.split()[1].split("/")[0]) for text in status_texts(events)]
+    assert said == sorted(said) and said[-1] == 10 and said[:3] == [1, 2, 3], said

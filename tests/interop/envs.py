@@ -4,7 +4,8 @@ Each official client line runs in an environment of its own under ``.run/interop
 
 * ``0.2``: the project's own ``.venv`` (``a2a-sdk`` latest 0.2.x is a dev dependency);
 * ``0.3``: a venv with :data:`SDK03` (and :data:`SDK03_SERVER_EXTRA`, for its server);
-* ``1.x``: a venv with :data:`SDK1` (plus ``httpx``);
+* ``1.x``: a venv with :data:`SDK1` (plus ``httpx``, and :data:`SDK1_SERVER_EXTRA`, for its
+  server);
 * ``adk``: a venv with :data:`ADK` (Google ADK with its ``a2a`` extra, which brings the
   a2a-sdk; :data:`ADK_EXTRA` pins that to :data:`SDK1`, the 1.x release pip resolves for it);
 * ``js``:  an npm project with :data:`JS1`, installed and run with the Node.js and npm of
@@ -51,6 +52,9 @@ SDK03 = "a2a-sdk==0.3.26"
 SDK03_SERVER_EXTRA = ("a2a-sdk[http-server]==0.3.26", "uvicorn>=0.30")
 SDK1 = "a2a-sdk==1.3.0"
 SDK1_EXTRA = ("httpx>=0.28",)
+# The 1.x line's reference server too (clients/sdk1_server.py): its http-server extra and
+# a server to run it, for the client's tests against the 1.x SDK's own server.
+SDK1_SERVER_EXTRA = ("a2a-sdk[http-server]==1.3.0", "uvicorn>=0.30")
 JS1 = ("@a2a-js/sdk", "1.3.0")
 # Browser tests (tests/browser/) drive the system's Chromium and Firefox ESR with this;
 # puppeteer-core downloads no browser at install time (it has no install script).
@@ -127,7 +131,7 @@ def with_node(env: dict[str, str]) -> dict[str, str]:
 
 
 SDK03_ENV = python_env((SDK03, *SDK03_SERVER_EXTRA))
-SDK1_ENV = python_env((SDK1, *SDK1_EXTRA))
+SDK1_ENV = python_env((SDK1, *SDK1_EXTRA, *SDK1_SERVER_EXTRA))
 JS1_ENV = node_env(*JS1)
 ADK_ENV = python_env((ADK, *ADK_EXTRA))
 # Not one of ALL_ENVS: the interop suite does not need it; tests/browser/ builds it.
