@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.unit.auth_issuer import AUDIENCE, issuer_with_one_key
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
@@ -311,3 +313,19 @@ def test_deadline_gives_up_with_the_position(start_gateway: Callable[..., str]) 
     code, out, _ = run("get", url, "--agent", "progress", "--json", task_id)
     assert json.loads(out)["status"]["state"] == "working"
     assert run("cancel", url, "--agent", "progress", task_id)[0] == 0
+
+
+def test_a_bearer_jwt_by_flag_or_environment(start_gateway: Callable[..., str]) -> None:
+    """Against a JWT gateway (a real local issuer: discovery document and JWKS over HTTP):
+    ``--token`` and ``A2A_TOKEN`` carry the bearer token; an expired one is refused."""
+    with issuer_with_one_key() as issuer:
+        url = start_gateway(A2A_AUTH="jwt", A2A_JWT_ISSUER=issuer.url, A2A_JWT_AUDIENCE=AUDIENCE)
+        token = issuer.token("k1", sub="cli-user")
+        code, out, err = run("call", url, "--token", token, "--json", "hello")
+        assert code == 0, err
+        task_id = lines_json(out)[0]["result"]["id"]
+        code, out, err = run("get", url, "--json", task_id, env={"A2A_TOKEN": token})
+        assert code == 0 and json.loads(out)["status"]["state"] == "completed", err
+        expired = issuer.token("k1", sub="cli-user", exp=int(time.time()) - 3600)
+        code, _, err = run("get", url, task_id, env={"A2A_TOKEN": expired})
+        assert code == 5 and "401" in err, err
