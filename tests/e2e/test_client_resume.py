@@ -352,6 +352,17 @@ def sdk_server(tmp_path: Path, env: envs.Env, script: str) -> Iterator[str]:
         proc.wait()
 
 
+async def cut_at_step_3(client: A2AClient, proxy: Proxy, count: int) -> list[StreamItem]:
+    """What ``client`` yields for a ``steps=count`` task whose connection ``proxy`` cuts
+    right after the third step arrived."""
+    items: list[StreamItem] = []
+    async for item in client.stream(f"steps={count} interval=0.2"):
+        items.append(item)
+        if isinstance(item, Event) and steps([item]) == [f"step 3/{count}"]:
+            proxy.cut()
+    return items
+
+
 @pytest.mark.timeout(envs.BUILD_TIMEOUT + 120)  # may build the 0.3 venv first
 async def test_client_resumes_against_a_server_without_event_ids(
     proxies: Callable[[list[int]], Any], tmp_path: Path
@@ -362,12 +373,8 @@ async def test_client_resumes_against_a_server_without_event_ids(
     was open is that server's to replay; this one does not, so only order is asserted."""
     with sdk_server(tmp_path, envs.SDK03_ENV, "sdk03_server.py") as url:
         proxy, base = await proxies([port_of(url)])
-        items: list[StreamItem] = []
         async with A2AClient(base + "/", retry=POLICY) as client:
-            async for item in client.stream("steps=12 interval=0.2"):
-                items.append(item)
-                if isinstance(item, Event) and steps([item]) == ["step 3/12"]:
-                    proxy.cut()
+            items = await cut_at_step_3(client, proxy, 12)
     events = [i for i in items if isinstance(i, Event)]
     assert all(e.id is None for e in events)
     assert events[-1].state == "completed" and events[-1].final
@@ -391,12 +398,8 @@ async def test_client_speaks_1_0_to_a_1_0_only_server(
     0.3's shapes. ``send`` (returning at once) and ``cancel`` work in 1.0 too."""
     with sdk_server(tmp_path, envs.SDK1_ENV, "sdk1_server.py") as url:
         proxy, base = await proxies([port_of(url)])
-        items: list[StreamItem] = []
         async with A2AClient(base + "/", retry=POLICY) as client:
-            async for item in client.stream("steps=10 interval=0.2"):
-                items.append(item)
-                if isinstance(item, Event) and steps([item]) == ["step 3/10"]:
-                    proxy.cut()
+            items = await cut_at_step_3(client, proxy, 10)
             assert client.protocol == "1.0"
             started = await client.send("steps=100 interval=0.2", blocking=False)
             assert started["kind"] == "task"
