@@ -65,6 +65,7 @@ from a2a_gateway.gateway.deadline import stream_deadline
 from a2a_gateway.gateway.disconnect import ClientGone, ClientWatch
 from a2a_gateway.gateway.drain import drain_on_signals
 from a2a_gateway.gateway.identity import authentication
+from a2a_gateway.gateway.jwks import PublishedKeys
 from a2a_gateway.gateway.protocol import negotiate
 from a2a_gateway.gateway.protocol.base import (
     EXTENDED_CARD,
@@ -128,6 +129,7 @@ class Gateway:
         self.metrics.gauge(m.STREAMS_ACTIVE, lambda: self.capacity.streams)
         self.metrics.gauge(m.HUB_READERS, lambda: service.hub.readers)
         self.metrics.gauge(m.HUB_SUBSCRIPTIONS, lambda: service.hub.subscriptions)
+        self.published_keys = PublishedKeys(service.events.redis, settings.key_prefix)
         self.rest = RestApi(
             service,
             routing,
@@ -195,6 +197,10 @@ class Gateway:
                 return self.admission.refuse(body, err)
             return JSONResponse(body, status_code=status)
         return JSONResponse(card)
+
+    async def jwks(self, request: Request) -> Response:
+        """``/.well-known/jwks.json`` (``gateway.jwks``)."""
+        return await self.published_keys.endpoint(request)
 
     async def prometheus(self, request: Request) -> Response:
         """``GET /metrics``: the Prometheus text (only when ``A2A_METRICS_ENDPOINT`` is on;
@@ -599,6 +605,11 @@ def create_app(
             methods=["GET"],
         ),
         HttpRoute("/healthz", bound("health"), methods=["GET"]),
+        *(
+            [HttpRoute("/.well-known/jwks.json", bound("jwks"), methods=["GET"])]
+            if settings.push_notifications
+            else []
+        ),
         *(
             [HttpRoute("/metrics", bound("prometheus"), methods=["GET"])]
             if settings.metrics_endpoint

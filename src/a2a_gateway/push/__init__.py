@@ -1,0 +1,1 @@
+"""Push notifications: the keys that sign them and where those keys live."""
