@@ -1,6 +1,7 @@
 -- Atomic, idempotent writes to one task's event log (design brief, decision 2).
 -- KEYS: 1 task hash, 2 event stream, 3 history list, 4 artifact-chunk list, 5 push configs
--- (all in one hash slot; every key that exists gets its TTL refreshed).
+-- (all in one hash slot; every key of these that exists gets its TTL refreshed), 6 the
+-- bucket's push outbox (same slot; optional, never expires).
 -- ARGV: 1 mode, 2 seq (-1 = next), 3 event JSON ('' = no stream entry),
 --       4 final ('1' | '0'), 5 state ('' = unchanged), 6 status JSON ('' = unchanged),
 --       7 number N of history messages that follow, 8 ttl seconds, 9 stream maxlen,
@@ -71,11 +72,18 @@ end
 for i = history_end + 1, #ARGV do
   redis.call('RPUSH', KEYS[4], ARGV[i])
 end
+-- A task with push configs entering a final or interrupted state: one outbox entry for
+-- this event (written once, as the event is), naming the task by its key.
+if KEYS[6] and ARGV[5] ~= '' and (terminal[state] or interrupted[state])
+    and redis.call('HLEN', KEYS[5]) > 0 then
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', 100000, '*',
+    'k', KEYS[1], 's', seq, 'i', id, 'st', state)
+end
 local ttl = tonumber(ARGV[8])
 if terminal[state] then
   ttl = tonumber(ARGV[11])
 end
-for i = 1, #KEYS do
+for i = 1, 5 do
   if redis.call('EXISTS', KEYS[i]) == 1 then
     redis.call('EXPIRE', KEYS[i], ttl)
   end

@@ -224,7 +224,9 @@ class EventLog:
             *history,
             *(chunks or []),
         ]
-        outcome, entry_id, current, seq_now = await self._script(keys=keys.all(), args=args)
+        outcome, entry_id, current, seq_now = await self._script(
+            keys=[*keys.all(), keys.outbox], args=args
+        )
         return AppendResult(
             appended=int(outcome) == 1,
             entry_id=as_text(entry_id),

@@ -73,8 +73,18 @@ class TaskKeys:
         """The bucket's wake-up stream (shared by all tasks of the bucket, same slot)."""
         return f"{self.prefix}:{{b{self.bucket}}}:wake"
 
+    @property
+    def outbox(self) -> str:
+        """The bucket's push outbox (``push.outbox``): one entry per notification-worthy
+        event of a task with push configs, written by the append script (same slot)."""
+        return outbox_key(self.prefix, self.bucket)
+
     def all(self) -> list[str]:
         return [self.task, self.events, self.history, self.artifacts, self.push]
+
+
+def outbox_key(prefix: str, bucket: int) -> str:
+    return f"{prefix}:{{b{bucket}}}:push-outbox"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,151 @@
+"""The push outbox: which notifications are owed.
+
+The append script writes one entry to the task's bucket outbox
+(``a2a:{b<N>}:push-outbox``, ``store.keys.outbox_key``) for each event that puts a task
+with push configs into a final or interrupted state, in the same atomic step as the
+event itself: an event is in the outbox exactly when it is in the task's stream, once,
+however often a turn is retried. Each entry names the task by its key (``k``), the event's
+``seq`` (``s``), its stream id (``i``) and the state (``st``).
+
+Dispatchers read the outboxes as members of the consumer group ``GROUP``. ``claim`` takes
+new entries from every bucket in one pipelined round trip (no blocking read per bucket, so
+a worker holds no connection per bucket), then entries another consumer took and did not
+acknowledge within ``reclaim_after`` seconds (a worker killed mid-delivery: its entries
+are delivered by another, with the same idempotency keys). ``ack`` ends an entry.
+Outboxes are capped at about ``OUTBOX_MAXLEN`` entries each (the append script trims).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import ResponseError
+
+from a2a_gateway.store.keys import TaskKeys, outbox_key
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+GROUP = "push"
+OUTBOX_MAXLEN = 100_000  # the append script's MAXLEN for the outbox (stated there too)
+RECLAIM_AFTER_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class OwedEvent:
+    """One outbox entry: a task's event that its push configs are to be told about."""
+
+    bucket: int
+    entry_id: str  # the outbox entry's own id
+    keys: TaskKeys
+    seq: int
+    event_id: str  # the event's id in the task's stream
+    state: str
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every attempt and every dispatcher: task, principal and event."""
+        return f"{self.keys.principal}:{self.keys.task_id}:{self.seq}"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def parse_entry(
+    prefix: str, bucket: int, entry_id: Any, fields: dict[Any, Any]
+) -> OwedEvent | None:
+    """The entry as an ``OwedEvent``; ``None`` for one that does not name a task key of
+    this bucket (never written by the append script)."""
+    data = {_text(k): _text(v) for k, v in fields.items()}
+    head = f"{prefix}:{{b{bucket}}}:task:"
+    key = data.get("k", "")
+    principal, _, task_id = key[len(head) :].partition(":")
+    if not key.startswith(head) or not principal or not task_id or not data.get("s", "").isdigit():
+        return None
+    keys = TaskKeys(principal, task_id, bucket, prefix)
+    return OwedEvent(
+        bucket, _text(entry_id), keys, int(data["s"]), data.get("i", ""), data.get("st", "")
+    )
+
+
+class Outbox:
+    """The outboxes of ``buckets`` buckets, read as consumer ``consumer`` of ``GROUP``."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        prefix: str,
+        buckets: int,
+        consumer: str,
+        reclaim_after: float = RECLAIM_AFTER_SECONDS,
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.buckets = buckets
+        self.consumer = consumer
+        self.reclaim_after = reclaim_after
+        self._grouped = False
+
+    def key(self, bucket: int) -> str:
+        return outbox_key(self.prefix, bucket)
+
+    async def ensure_groups(self) -> None:
+        """Create the group on every outbox (and the streams), once per process."""
+        if self._grouped:
+            return
+        for bucket in range(self.buckets):
+            try:
+                await self.redis.xgroup_create(self.key(bucket), GROUP, id="0", mkstream=True)
+            except ResponseError as err:
+                if "BUSYGROUP" not in str(err):
+                    raise
+        self._grouped = True
+
+    async def claim(self, count: int) -> list[OwedEvent]:
+        """Up to about ``count`` entries: new ones from every bucket, then, if there is
+        room, entries idle in another consumer's hands for ``reclaim_after`` seconds."""
+        await self.ensure_groups()
+        streams = {self.key(b): ">" for b in range(self.buckets)}
+        owed: list[OwedEvent] = []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream in streams:
+                pipe.xreadgroup(GROUP, self.consumer, {stream: ">"}, count=count)
+            replies = await pipe.execute()
+        for bucket, reply in enumerate(replies):
+            for _stream, entries in reply or []:
+                owed.extend(await self._parsed(bucket, entries))
+        if len(owed) < count:
+            owed.extend(await self._reclaim(count - len(owed)))
+        return owed
+
+    async def _reclaim(self, count: int) -> list[OwedEvent]:
+        idle_ms = int(self.reclaim_after * 1000)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for bucket in range(self.buckets):
+                pipe.xautoclaim(self.key(bucket), GROUP, self.consumer, idle_ms, count=count)
+            replies = await pipe.execute()
+        owed: list[OwedEvent] = []
+        for bucket, reply in enumerate(replies):
+            owed.extend(await self._parsed(bucket, reply[1]))
+        return owed
+
+    async def _parsed(self, bucket: int, entries: list[Any]) -> list[OwedEvent]:
+        """The entries that name a task; any other (none is ever written) is acknowledged
+        at once, so it is not reclaimed forever."""
+        parsed, junk = [], []
+        for entry_id, fields in entries:
+            event = None if fields is None else parse_entry(self.prefix, bucket, entry_id, fields)
+            if event is None:
+                junk.append(entry_id)
+            else:
+                parsed.append(event)
+        if junk:
+            await self.redis.xack(self.key(bucket), GROUP, *junk)
+        return parsed
+
+    async def ack(self, event: OwedEvent) -> None:
+        """The entry is done (delivered or dead-lettered for every config): never again."""
+        await self.redis.xack(self.key(event.bucket), GROUP, event.entry_id)
