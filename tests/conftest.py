@@ -69,8 +69,10 @@ def gateway_url(stack: Stack, worker: None) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def push_gateway_url(stack: Stack, worker: None) -> Iterator[str]:
-    """A second gateway, with push notification configs enabled (off by default)."""
-    proc = stack.gateway(free_port(), env={**GATEWAY_ENV, "A2A_PUSH_NOTIFICATIONS": "true"})
+    """A second gateway, with push notification configs enabled (off by default) and
+    loopback webhooks allowed (the interop clients set ``http://127.0.0.1:9/...``)."""
+    push = {"A2A_PUSH_NOTIFICATIONS": "true", "A2A_PUSH_ALLOW_PRIVATE": "true"}
+    proc = stack.gateway(free_port(), env={**GATEWAY_ENV, **push})
     proc.name = "gateway-push"
     stack.processes.append(proc)
     proc.start(stack.log_dir)

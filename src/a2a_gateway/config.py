@@ -61,6 +61,7 @@ class Settings:
     stream_maxlen: int = 10_000
     blocking_timeout_seconds: float = 60.0
     push_notifications: bool = False
+    push_allow_private: bool = False
     max_stream_seconds: float = 0.0
     deadline_margin_seconds: float = 10.0
     max_streams: int = 10_000
@@ -116,6 +117,7 @@ class Settings:
         "stream_maxlen": "A2A_STREAM_MAXLEN",
         "blocking_timeout_seconds": "A2A_BLOCKING_TIMEOUT_SECONDS",
         "push_notifications": "A2A_PUSH_NOTIFICATIONS",
+        "push_allow_private": "A2A_PUSH_ALLOW_PRIVATE",
         "max_stream_seconds": "A2A_MAX_STREAM_SECONDS",
         "deadline_margin_seconds": "A2A_DEADLINE_MARGIN_SECONDS",
         "max_streams": "A2A_MAX_STREAMS",

@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 
 from a2a_gateway.core.contract import MessageRef, TaskInput
 from a2a_gateway.core.states import TaskState
+from a2a_gateway.core.webhook import WebhookRefused, check_webhook_url
 from a2a_gateway.errors import (
     ContentTypeNotSupportedError,
     InternalError,
@@ -261,7 +262,8 @@ class A2AService:
 
     def _negotiate(self, route: Route, params: MessageSendParams) -> None:
         """Refuse what the agent cannot take or the client cannot read (-32005), and push
-        configuration when push notifications are off (-32003)."""
+        configuration when push notifications are off (-32003) or its URL is refused
+        (-32602), before anything is created."""
         for part in params.message.parts:
             media = part_media_type(part)
             if not any_match([media], route.input_modes):
@@ -276,8 +278,10 @@ class A2AService:
                 f"Agent {route.name!r} produces none of the accepted output modes",
                 data={"acceptedOutputModes": accepted, "outputModes": route.output_modes},
             )
-        if config and config.push_notification_config and not self.settings.push_notifications:
-            raise PushNotificationNotSupportedError(PUSH_OFF)
+        if config and config.push_notification_config:
+            if not self.settings.push_notifications:
+                raise PushNotificationNotSupportedError(PUSH_OFF)
+            self._check_push_url(config.push_notification_config)
 
     async def _start(self, call: Call, task: Task, message: Message) -> None:
         """Start the task's workflow (idempotent). Only the message's id and size travel
@@ -575,8 +579,11 @@ class A2AService:
     async def _push_set(
         self, call: Call, keys: TaskKeys, config: PushNotificationConfig
     ) -> PushNotificationConfig:
-        """Store ``config``; a new one beyond the caller's ``pushConfigsPerTask`` is
-        ``LimitExceededError`` (deleting one, or replacing one by its id, makes room)."""
+        """Store ``config``, the one way every version and binding stores one: a URL the
+        set-time rules refuse is ``InvalidParamsError``; a new one beyond the caller's
+        ``pushConfigsPerTask`` is ``LimitExceededError`` (deleting one, or replacing one by
+        its id, makes room)."""
+        self._check_push_url(config)
         limit = call.limits.push_configs_per_task
         try:
             return await self.push.set(keys, config, limit)
@@ -589,6 +596,16 @@ class A2AService:
                     "retryAfter": PUSH_RETRY_AFTER_SECONDS,
                     "taskId": keys.task_id,
                 },
+            ) from None
+
+    def _check_push_url(self, config: PushNotificationConfig) -> None:
+        """Refuse (-32602) a webhook URL that breaks a set-time rule (``core.webhook``);
+        the message names the rule, ``data.rule`` is its short name."""
+        try:
+            check_webhook_url(config.url, allow_private=self.settings.push_allow_private)
+        except WebhookRefused as err:
+            raise InvalidParamsError(
+                str(err), data={"field": "pushNotificationConfig.url", "rule": err.rule}
             ) from None
 
     async def push_get(
