@@ -1,48 +1,69 @@
-"""The push sender Lambda: signed POSTs to a real local receiver, moto for Secrets Manager.
+"""The push sender: notifications posted to a real local receiver, checked as a receiver would.
+
+The code is ``a2a_gateway.push.sender``, imported directly here; the Lambda is that file
+copied beside ``functions/push_sender/app.py`` by the function's own Makefile target, and
+the tests marked "Lambda package" build that package into a temporary directory and import
+its ``app.py`` from there, as the Lambda runtime does (one of them in a Python that has
+nothing but the standard library).
 
 The receiver is a plain-HTTP ``http.server`` on 127.0.0.1, so these tests switch on the
-two escape hatches the production function refuses by default (``http`` URLs and
-loopback addresses); separate tests prove that both are refused without them. The
-signing secret is created in moto under the name ``template.yaml`` gives it.
+two escape hatches the production sender refuses by default (``http`` URLs and loopback
+addresses); separate tests prove that both are refused without them. Each notification is
+signed with a real ES256 key set (``a2a_gateway.push.signing``), and the receiver verifies
+what it got with ``verify_notification`` against the key set's JWKS.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import importlib.util
 import json
+import logging
+import os
+import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
-from cfnlint.decode import decode_str
-from moto import mock_aws
+
+from a2a_gateway.push import sender as push_sender
+from a2a_gateway.push.signing import KeySet, body_digest, notification_token, verify_notification
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "functions" / "push_sender" / "app.py"
-REGION = "us-east-1"
+FUNCTION = ROOT / "functions" / "push_sender"
+SOURCE = ROOT / "src" / "a2a_gateway" / "push" / "sender.py"
+ISSUER = "https://gateway.example"
+KEYS = KeySet.generate()
+# Spacing, key order, a float spelling, escapes and non-ASCII text that any
+# re-serialisation (json.dumps with any options) would change.
+BODY = '{"kind":"task",  "id": "task-1","z":1.0e2,"a":"caf\u00e9 \\u2713 \u2713","n":[ ]}\n'
+SECRETS = ("SECRET-PATH", "SECRET-QUERY", "SECRET-TOKEN", "SECRET-AUTH")
 
 
-def load_app() -> ModuleType:
-    """The handler module as Lambda loads it: a file, not an installed package."""
-    spec = importlib.util.spec_from_file_location("push_sender_app", APP)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+def sign(url: str, body: str, jti: str = "task-1:config-1:0") -> str:
+    return notification_token(
+        KEYS.signer, issuer=ISSUER, audience=url, body=body.encode(), jti=jti, task_id="task-1"
+    )
 
 
-app = load_app()
+def event(url: str, body: str = BODY, **overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "url": url,
+        "body": body,
+        "contentType": "application/json",
+        "token": "SECRET-TOKEN",
+        "authorization": "Bearer SECRET-AUTH",
+        "signature": sign(url, body),
+        "taskId": "task-1",
+        "configId": "config-1",
+    }
+    return {**base, **overrides}
 
 
 class Receiver:
@@ -51,13 +72,15 @@ class Receiver:
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
         self.status = 200
+        self.lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
-                receiver.requests.append((self.path, dict(self.headers.items()), body))
+                with receiver.lock:
+                    receiver.requests.append((self.path, dict(self.headers.items()), body))
                 self.send_response(receiver.status)
                 if receiver.status in (301, 302):
                     self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
@@ -68,17 +91,22 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook?x=1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/SECRET-PATH?q=SECRET-QUERY"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
-    def verify(self, key: str) -> dict[str, Any]:
-        """Check the last request's signature with ``key``; return its JSON body."""
-        _, headers, body = self.requests[-1]
-        timestamp = headers["X-A2A-Timestamp"]
-        expected = hmac.new(key.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-        assert hmac.compare_digest(headers["X-A2A-Signature"], "sha256=" + expected.hexdigest())
-        parsed: dict[str, Any] = json.loads(body)
-        return parsed
+    def verify(self, index: int = -1) -> dict[str, Any]:
+        """What a receiver does with a notification: verify its JWT against the JWKS
+        (signature, issuer, audience, lifetime, the body's hash); return the claims."""
+        _, headers, body = self.requests[index]
+        return verify_notification(
+            headers["X-A2A-Notification-JWT"],
+            body,
+            jwks=KEYS.jwks(),
+            issuer=ISSUER,
+            audience=self.url,
+        )
 
 
 @pytest.fixture
@@ -93,70 +121,93 @@ def receiver() -> Iterator[Receiver]:
         server.thread.join(5)
 
 
-@pytest.fixture
-def signing_secret(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
-    """(ARN, value) of the signing secret, created in moto as the template declares it."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    template, errors = decode_str((ROOT / "template.yaml").read_text(encoding="utf-8"))
-    assert not errors and isinstance(template, dict)
-    props = template["Resources"]["PushSigningSecret"]["Properties"]
-    name = props["Name"]["Fn::Sub"].replace("${EnvironmentName}", "test")
-    length = props["GenerateSecretString"]["PasswordLength"]
-    with mock_aws():
-        client = boto3.client("secretsmanager", region_name=REGION)
-        value = client.get_random_password(PasswordLength=length, ExcludePunctuation=True)[
-            "RandomPassword"
-        ]
-        arn = client.create_secret(Name=name, SecretString=value)["ARN"]
-        yield arn, value
+def local_sender(timeout: float = 5.0) -> push_sender.Sender:
+    return push_sender.Sender(timeout=timeout, allow_insecure=True, allow_private=True)
 
 
-def local_sender(secret_arn: str = "") -> Any:
-    return app.Sender(
-        app.SigningKey(secret_arn), timeout=5, allow_insecure=True, allow_private=True
-    )
+# ------------------------------------------------------------------ what is sent
 
 
-def event(url: str, token: str | None = "tok-123") -> dict[str, Any]:
-    payload = {"jsonrpc": "2.0", "result": {"id": "task-1", "kind": "task"}}
-    return {"url": url, "token": token, "taskId": "task-1", "payload": payload}
-
-
-def test_posts_the_payload_signed_with_the_config_token(receiver: Receiver) -> None:
+def test_posts_the_exact_body_with_the_jwt_token_and_authorization(receiver: Receiver) -> None:
     result = local_sender().send(event(receiver.url))
-    assert result == {"delivered": True, "taskId": "task-1", "host": "127.0.0.1", "status": 200}
-    path, headers, _ = receiver.requests[-1]
-    assert path == "/hook?x=1"
-    assert headers["X-A2A-Notification-Token"] == "tok-123"
+    assert result == {
+        "delivered": True,
+        "taskId": "task-1",
+        "configId": "config-1",
+        "host": "127.0.0.1",
+        "status": 200,
+    }
+    path, headers, body = receiver.requests[-1]
+    assert path == "/SECRET-PATH?q=SECRET-QUERY"
+    assert body == BODY.encode("utf-8"), "sent byte for byte, never re-serialised"
     assert headers["Content-Type"] == "application/json"
-    assert receiver.verify("tok-123") == event(receiver.url)["payload"]
+    assert headers["Content-Length"] == str(len(BODY.encode("utf-8")))
+    assert headers["X-A2A-Notification-Token"] == "SECRET-TOKEN"
+    assert headers["Authorization"] == "Bearer SECRET-AUTH"
+    claims = receiver.verify()
+    assert claims["bodySha256"] == body_digest(body)
+    assert claims["aud"] == receiver.url and claims["taskId"] == "task-1"
+    assert "X-A2A-Signature" not in headers and "X-A2A-Timestamp" not in headers
 
 
-def test_without_a_token_signs_with_the_deployment_key(
-    receiver: Receiver, signing_secret: tuple[str, str]
-) -> None:
-    arn, value = signing_secret
-    sender = local_sender(arn)
-    sender.send(event(receiver.url, token=None))
-    sender.send(event(receiver.url, token=None))  # second call uses the cached key
-    _, headers, _ = receiver.requests[-1]
-    assert "X-A2A-Notification-Token" not in headers
-    receiver.verify(value)
+def test_the_jwt_sent_is_the_one_given(receiver: Receiver) -> None:
+    given = event(receiver.url)
+    local_sender().send(given)
+    assert receiver.requests[-1][1]["X-A2A-Notification-JWT"] == given["signature"]
 
 
-def test_handler_reads_its_flags_from_the_environment(
-    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("A2A_PUSH_ALLOW_INSECURE_URLS", "true")
-    monkeypatch.setenv("A2A_PUSH_ALLOW_PRIVATE_ADDRESSES", "1")
-    monkeypatch.setattr(app, "SENDER", app.Sender.from_env())
-    assert app.handler(event(receiver.url), None)["delivered"] is True
+def test_the_a2a_content_type_is_passed_through(receiver: Receiver) -> None:
+    local_sender().send(event(receiver.url, contentType="application/a2a+json"))
+    assert receiver.requests[-1][1]["Content-Type"] == "application/a2a+json"
+
+
+def test_optional_fields_may_be_left_out(receiver: Receiver) -> None:
+    minimal = {"url": receiver.url, "body": BODY, "signature": sign(receiver.url, BODY)}
+    result = local_sender().send(minimal)
+    assert result["delivered"] is True and result["taskId"] == "" and result["configId"] == ""
+    local_sender().send(
+        event(receiver.url, token="", authorization=None, contentType=None, taskId=None)
+    )
+    for _, headers, body in receiver.requests:
+        assert "X-A2A-Notification-Token" not in headers
+        assert "Authorization" not in headers
+        assert headers["Content-Type"] == "application/json"
+        assert body == BODY.encode()
+    receiver.verify(0)
+    receiver.verify(1)
+
+
+def test_a_body_at_the_cap_is_delivered_whole(receiver: Receiver) -> None:
+    prefix, suffix = '{"text":"', '"}'
+    room = push_sender.MAX_BODY_BYTES - len(prefix) - len(suffix)
+    body = prefix + "\u00e9" * (room // 2) + "x" * (room % 2) + suffix
+    assert len(body.encode()) == push_sender.MAX_BODY_BYTES
+    local_sender().send(event(receiver.url, body=body))
+    assert receiver.requests[-1][2] == body.encode()
+    receiver.verify()
+
+
+def test_one_sender_serves_several_threads(receiver: Receiver) -> None:
+    """The worker's delivery loop calls ``send`` from threads on one instance."""
+    sender = local_sender()
+    results: list[dict[str, Any]] = []
+    bodies = [json.dumps({"n": n}) for n in range(8)]
+
+    def deliver(body: str) -> None:
+        results.append(sender.send(event(receiver.url, body=body)))
+
+    threads = [threading.Thread(target=deliver, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(results) == 8 and all(r["delivered"] for r in results)
+    assert sorted(r[2] for r in receiver.requests) == sorted(b.encode() for b in bodies)
+    for index in range(8):
+        receiver.verify(index)
+
+
+# ------------------------------------------------------------------ what the webhook says
 
 
 @pytest.mark.parametrize(
@@ -167,24 +218,27 @@ def test_handler_reads_its_flags_from_the_environment(
         (429, "PushDeliveryFailed"),
         (408, "PushDeliveryFailed"),
         (404, "PushRejected"),
+        (401, "PushRejected"),
         (302, "PushRejected"),
     ],
 )
 def test_failures_say_whether_a_retry_can_help(receiver: Receiver, status: int, error: str) -> None:
     receiver.status = status
-    with pytest.raises(getattr(app, error)):
+    with pytest.raises(getattr(push_sender, error)) as raised:
         local_sender().send(event(receiver.url))
     assert len(receiver.requests) == 1, "redirects are not followed"
+    assert not any(secret in str(raised.value) for secret in SECRETS)
 
 
 def test_unreachable_webhook_is_retryable() -> None:
-    with pytest.raises(app.PushDeliveryFailed):
-        local_sender().send(event("http://127.0.0.1:1/hook"))
+    url = "http://127.0.0.1:1/hook"
+    with pytest.raises(push_sender.PushDeliveryFailed):
+        local_sender().send(event(url))
 
 
 def test_production_defaults_refuse_plain_http(receiver: Receiver) -> None:
-    sender = app.Sender(app.SigningKey(""), allow_private=True)
-    with pytest.raises(app.PushRejected, match="https"):
+    sender = push_sender.Sender(allow_private=True)
+    with pytest.raises(push_sender.PushRejected, match="https"):
         sender.send(event(receiver.url))
     assert receiver.requests == []
 
@@ -204,26 +258,222 @@ def test_production_defaults_refuse_plain_http(receiver: Receiver) -> None:
     ],
 )
 def test_production_defaults_refuse_non_public_addresses(url: str) -> None:
-    sender = app.Sender(app.SigningKey(""))
-    with pytest.raises(app.PushRejected, match="non-public"):
-        sender.send(event(url))
+    with pytest.raises(push_sender.PushRejected, match="non-public"):
+        push_sender.Sender().send(event(url))
 
 
-@pytest.mark.parametrize(
-    "bad", [{}, {"url": 5}, {"url": "ftp://example.com/x"}, {"url": "https://u:p@example.com/"}]
-)
-def test_malformed_requests_are_rejected(bad: dict[str, Any]) -> None:
-    with pytest.raises(app.PushRejected):
-        app.Sender(app.SigningKey("")).send(bad)
+# ------------------------------------------------------------------ malformed input
+
+OVERSIZE = '{"text":"' + "a" * push_sender.MAX_BODY_BYTES + '"}'
+OVERSIZE_IN_BYTES = '{"text":"' + "\u00e9" * (push_sender.MAX_BODY_BYTES // 2) + '"}'
 
 
-def test_without_token_or_key_nothing_is_sent(receiver: Receiver) -> None:
-    with pytest.raises(app.PushRejected, match="no token"):
-        local_sender("").send(event(receiver.url, token=None))
+def malformed(url: str) -> list[tuple[str, Any]]:
+    """(what is wrong, the event): each must be ``PushRejected`` with nothing sent."""
+    good = event(url)
+    other_body = sign(url, '{"kind":"task","id":"task-2"}')
+    header, claims, signature = good["signature"].split(".")
+    return [
+        ("signature missing", {k: v for k, v in good.items() if k != "signature"}),
+        ("signature null", {**good, "signature": None}),
+        ("signature empty", {**good, "signature": ""}),
+        ("signature not a string", {**good, "signature": ["x.y.z"]}),
+        ("signature not a JWT", {**good, "signature": "SECRET-SIGNATURE"}),
+        ("signature of two parts", {**good, "signature": f"{header}.{claims}"}),
+        ("signature of four parts", {**good, "signature": good["signature"] + ".x"}),
+        ("signature padded", {**good, "signature": good["signature"] + "="}),
+        ("signature with a space", {**good, "signature": " " + good["signature"]}),
+        ("signature with CRLF", {**good, "signature": good["signature"] + "\r\nX-Injected: 1"}),
+        ("signature of another body", {**good, "signature": other_body}),
+        ("claims not JSON", {**good, "signature": f"{header}.bm90LWpzb24.{signature}"}),
+        ("claims not an object", {**good, "signature": f"{header}.WzFd.{signature}"}),
+        ("claims not base64", {**good, "signature": f"{header}.a.{signature}"}),
+        ("body missing", {k: v for k, v in good.items() if k != "body"}),
+        ("old payload shape", {**{k: v for k, v in good.items() if k != "body"}, "payload": {}}),
+        ("body null", {**good, "body": None}),
+        ("body an object, not text", {**good, "body": json.loads(BODY)}),
+        ("body bytes", {**good, "body": BODY.encode()}),
+        ("body an array", event(url, body="[1, 2]")),
+        ("body a string", event(url, body='"text"')),
+        ("body null text", event(url, body="null")),
+        ("body empty", event(url, body="")),
+        ("body not JSON", event(url, body="{kind: task}")),
+        ("body two objects", event(url, body="{}{}")),
+        ("body with NaN", event(url, body='{"x": NaN}')),
+        ("body with Infinity", event(url, body='{"x": -Infinity}')),
+        ("body too deep", event(url, body='{"x":' + "[" * 100000 + "]" * 100000 + "}")),
+        ("body over the cap", event(url, body=OVERSIZE)),
+        ("body over the cap in bytes", event(url, body=OVERSIZE_IN_BYTES)),
+        ("body with a lone surrogate", {**good, "body": '{"x": "\ud800"}'}),
+        ("content type text/plain", {**good, "contentType": "text/plain"}),
+        ("content type with charset", {**good, "contentType": "application/json; charset=utf-8"}),
+        ("content type upper case", {**good, "contentType": "Application/JSON"}),
+        ("content type not a string", {**good, "contentType": 5}),
+        ("authorization with CRLF", {**good, "authorization": "Bearer SECRET-AUTH\r\nX: 1"}),
+        ("authorization padded", {**good, "authorization": " Bearer SECRET-AUTH"}),
+        ("authorization non-ASCII", {**good, "authorization": "Bearer SECRET-AUTH\u00e9"}),
+        ("authorization not a string", {**good, "authorization": {"scheme": "Bearer"}}),
+        ("token with CRLF", {**good, "token": "SECRET-TOKEN\r\nX: 1"}),
+        ("token not a string", {**good, "token": 5}),
+        ("configId not a string", {**good, "configId": 5}),
+        ("taskId not a string", {**good, "taskId": ["task-1"]}),
+        ("not an object", [good]),
+        ("not an object but its text", json.dumps(good)),
+    ]
+
+
+@pytest.mark.parametrize("index", range(len(malformed("http://x/"))))
+def test_malformed_input_is_rejected_before_anything_is_sent(
+    receiver: Receiver, index: int
+) -> None:
+    what, bad = malformed(receiver.url)[index]
+    with pytest.raises(push_sender.PushRejected) as raised:
+        local_sender().send(bad)
+    assert receiver.requests == [], what
+    message = str(raised.value)
+    secrets = [*SECRETS, "SECRET-SIGNATURE", "X-Injected"]
+    signature = bad.get("signature") if isinstance(bad, dict) else None
+    if isinstance(signature, str) and len(signature) > 20:
+        secrets += [part for part in signature.split(".") if len(part) > 20]
+    assert not any(secret in message for secret in secrets), message
+
+
+def test_a_bad_signature_is_named_as_such(receiver: Receiver) -> None:
+    good = event(receiver.url)
+    with pytest.raises(push_sender.PushRejected, match="needs a 'signature'"):
+        local_sender().send({k: v for k, v in good.items() if k != "signature"})
+    other = sign(receiver.url, "{}")
+    with pytest.raises(push_sender.PushRejected, match="bodySha256"):
+        local_sender().send({**good, "signature": other})
+    with pytest.raises(push_sender.PushRejected, match="not a JSON object"):
+        local_sender().send(event(receiver.url, body="[]"))
+    with pytest.raises(push_sender.PushRejected, match="over 262144 bytes"):
+        local_sender().send(event(receiver.url, body=OVERSIZE))
     assert receiver.requests == []
 
 
-def test_state_machine_knows_the_error_names() -> None:
+# ------------------------------------------------------------------ the Lambda package
+
+
+def build_lambda_package(directory: Path) -> Path:
+    """The function's package, made by the Makefile target ``sam build`` runs."""
+    result = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-f",
+            str(FUNCTION / "Makefile"),
+            "build-PushSenderFunction",
+            f"ARTIFACTS_DIR={directory}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return directory
+
+
+def import_lambda_app(directory: Path, name: str) -> ModuleType:
+    """``app.py`` imported as the Lambda runtime does: the package directory on
+    ``sys.path`` (``/var/task``), so ``sender`` is the copy beside it."""
+    root = logging.getLogger()
+    level = root.level
+    saved = sys.modules.pop("sender", None)
+    sys.path.insert(0, str(directory))
+    try:
+        spec = importlib.util.spec_from_file_location(name, directory / "app.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(directory))
+        sys.modules.pop("sender", None)
+        if saved is not None:
+            sys.modules["sender"] = saved
+        root.setLevel(level)
+    return module
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_lambda_package(tmp_path_factory.mktemp("push-sender-package"))
+
+
+@pytest.fixture(scope="module")
+def app(package: Path) -> ModuleType:
+    return import_lambda_app(package, "push_sender_lambda_app")
+
+
+def test_the_package_is_app_and_an_exact_copy_of_the_sender(package: Path) -> None:
+    assert sorted(p.name for p in package.iterdir()) == ["app.py", "sender.py"]
+    assert (package / "sender.py").read_bytes() == SOURCE.read_bytes()
+    assert (package / "app.py").read_bytes() == (FUNCTION / "app.py").read_bytes()
+
+
+def test_lambda_app_uses_the_sender_beside_it(app: ModuleType, package: Path) -> None:
+    assert app.Sender.__module__ == "sender"
+    assert Path(app.Sender.send.__code__.co_filename) == package / "sender.py"
+    assert app.PushRejected is not push_sender.PushRejected  # not the installed package
+    assert isinstance(app.SENDER, app.Sender)
+
+
+def test_lambda_handler_reads_its_flags_from_the_environment(
+    app: ModuleType, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("A2A_PUSH_ALLOW_INSECURE_URLS", "true")
+    monkeypatch.setenv("A2A_PUSH_ALLOW_PRIVATE_ADDRESSES", "1")
+    monkeypatch.setenv("A2A_PUSH_TIMEOUT_SECONDS", "3")
+    monkeypatch.setattr(app, "SENDER", app.Sender.from_env())
+    assert app.SENDER.timeout == 3
+    assert app.handler(event(receiver.url), None)["delivered"] is True
+    assert receiver.requests[-1][2] == BODY.encode()
+    receiver.verify()
+    with pytest.raises(app.PushRejected):
+        app.handler(event(receiver.url, signature="x.y"), None)
+    receiver.status = 503
+    with pytest.raises(app.PushDeliveryFailed):
+        app.handler(event(receiver.url), None)
+
+
+def test_lambda_package_runs_on_the_standard_library_alone(
+    package: Path, receiver: Receiver
+) -> None:
+    """No site-packages (``-S``), no inherited environment: only the package and the
+    standard library, like the Lambda runtime minus its boto3. The handler delivers."""
+    script = (
+        "import importlib.util, json, sys\n"
+        "assert importlib.util.find_spec('a2a_gateway') is None, 'a2a_gateway is importable'\n"
+        "import app\n"
+        "assert app.Sender.__module__ == 'sender'\n"
+        "print(json.dumps(app.handler(json.load(sys.stdin), None)))\n"
+    )
+    env = {
+        "A2A_PUSH_ALLOW_INSECURE_URLS": "true",
+        "A2A_PUSH_ALLOW_PRIVATE_ADDRESSES": "true",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", script],
+        cwd=package,
+        env=env,
+        input=json.dumps(event(receiver.url)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["delivered"] is True
+    assert receiver.requests[-1][2] == BODY.encode()
+    receiver.verify()
+
+
+def test_state_machine_knows_the_error_names(app: ModuleType) -> None:
     definition = (ROOT / "statemachine" / "push.asl.json").read_text(encoding="utf-8")
-    assert '"PushRejected"' in definition
-    assert issubclass(app.PushRejected, Exception) and issubclass(app.PushDeliveryFailed, Exception)
+    for module in (app, push_sender):
+        for error in (module.PushRejected, module.PushDeliveryFailed):
+            assert issubclass(error, Exception)
+            assert f'"{error.__name__}"' in definition

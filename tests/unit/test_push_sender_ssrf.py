@@ -1,70 +1,84 @@
 """The push sender's send-time fences: addresses, one total deadline, response cap, input.
 
-Address checks run against a monkeypatched resolver (``socket.getaddrinfo``) and a
-``socket.create_connection`` that fails the test if anything is dialled. The deadline,
-redirect and response-cap tests run against real TCP servers on 127.0.0.1 that misbehave
-on purpose (trickle, stay silent, flood); the sender switches on its two test flags
-(``http`` and loopback) to reach them.
+The sender is ``a2a_gateway.push.sender`` imported directly; the handler test imports the
+Lambda package's ``app.py`` (built into a temporary directory by the function's Makefile,
+``sender.py`` beside it) as the Lambda runtime does. Address checks run against a
+monkeypatched resolver (``socket.getaddrinfo``) and a ``socket.create_connection`` that
+fails the test if anything is dialled. The deadline, redirect and response-cap tests run
+against real TCP servers on 127.0.0.1 that misbehave on purpose (trickle, stay silent,
+flood); the sender switches on its two test flags (``http`` and loopback) to reach them.
+Events are signed with a real ES256 key (``a2a_gateway.push.signing``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import json
 import socket
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from a2a_gateway.push import sender as push_sender
+from a2a_gateway.push.signing import KeySet, notification_token
+from tests.unit.test_push_sender import build_lambda_package, import_lambda_app
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from types import ModuleType
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "functions" / "push_sender" / "app.py"
-SECRETS = ("SECRET-PATH", "SECRET-QUERY", "SECRET-TOKEN")
+SECRETS = ("SECRET-PATH", "SECRET-QUERY", "SECRET-TOKEN", "SECRET-AUTH")
 PUBLIC = "93.184.215.14"
+KEYS = KeySet.generate()
+BODY = '{"jsonrpc": "2.0", "result": {"id": "task-1", "kind": "task"}}'
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def load_app() -> ModuleType:
-    """The handler module as Lambda loads it: a file, not an installed package."""
-    spec = importlib.util.spec_from_file_location("push_sender_app_ssrf", APP)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+def production_sender() -> push_sender.Sender:
+    """Production flags: https only, public addresses only."""
+    return push_sender.Sender(timeout=5)
 
 
-app = load_app()
+def local_sender(timeout: float = 1.0) -> push_sender.Sender:
+    return push_sender.Sender(timeout=timeout, allow_insecure=True, allow_private=True)
 
 
-def production_sender() -> Any:
-    """Production flags, with a signing key already cached (no Secrets Manager call)."""
-    sender = app.Sender(app.SigningKey("arn:aws:secretsmanager:test"), timeout=5)
-    sender.signing_key._value = "deployment-key"
-    sender.signing_key._fetched = time.monotonic()
-    return sender
+def signed(url: object, body: object) -> str:
+    """The dispatcher's JWT for ``body`` (for ``BODY`` when ``body`` is no text)."""
+    text = body if isinstance(body, str) else BODY
+    return notification_token(
+        KEYS.signer,
+        issuer="https://gateway.example",
+        audience=url if isinstance(url, str) else "",
+        body=text.encode("utf-8", "surrogatepass"),
+        jti="task-1:config-1:0",
+        task_id="task-1",
+    )
 
 
-def local_sender(timeout: float = 1.0) -> Any:
-    return app.Sender(app.SigningKey(""), timeout=timeout, allow_insecure=True, allow_private=True)
-
-
-def event(url: str, **overrides: Any) -> dict[str, Any]:
+def event(url: Any, **overrides: Any) -> dict[str, Any]:
+    """A well-formed event for ``url``, signed over its body, with ``overrides``."""
     base: dict[str, Any] = {
         "url": url,
+        "body": BODY,
+        "contentType": "application/json",
         "token": "SECRET-TOKEN",
+        "authorization": "Bearer SECRET-AUTH",
         "taskId": "task-1",
-        "payload": {"jsonrpc": "2.0", "result": {"id": "task-1", "kind": "task"}},
+        "configId": "config-1",
     }
+    base["signature"] = signed(url, overrides.get("body", BODY))
     return {**base, **overrides}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """The Lambda package's ``app.py``, importing the ``sender.py`` beside it."""
+    package = build_lambda_package(tmp_path_factory.mktemp("push-sender-package"))
+    return import_lambda_app(package, "push_sender_lambda_app_ssrf")
 
 
 # ------------------------------------------------------------------ addresses
@@ -77,8 +91,8 @@ class Network:
         self.addresses: list[str] = [PUBLIC]
         self.lookups: list[str] = []
         self.dialled: list[tuple[str, int]] = []
-        monkeypatch.setattr(app.socket, "getaddrinfo", self.getaddrinfo)
-        monkeypatch.setattr(app.socket, "create_connection", self.create_connection)
+        monkeypatch.setattr(push_sender.socket, "getaddrinfo", self.getaddrinfo)
+        monkeypatch.setattr(push_sender.socket, "create_connection", self.create_connection)
 
     def getaddrinfo(self, host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
         self.lookups.append(host)
@@ -191,7 +205,7 @@ def test_every_non_public_address_is_refused_before_dialling(
     network: Network, address: str
 ) -> None:
     network.addresses = [address]
-    with pytest.raises(app.PushRejected, match="non-public") as raised:
+    with pytest.raises(push_sender.PushRejected, match="non-public") as raised:
         production_sender().send(event("https://hooks.example.com/SECRET-PATH?SECRET-QUERY"))
     assert network.dialled == []
     message = str(raised.value)
@@ -202,7 +216,7 @@ def test_every_non_public_address_is_refused_before_dialling(
 @pytest.mark.parametrize("address", REFUSED)
 def test_one_non_public_address_among_public_ones_is_enough(network: Network, address: str) -> None:
     network.addresses = [PUBLIC, address, "2606:4700:4700::1111"]
-    with pytest.raises(app.PushRejected, match="non-public"):
+    with pytest.raises(push_sender.PushRejected, match="non-public"):
         production_sender().send(event("https://hooks.example.com/hook"))
     assert network.dialled == []
 
@@ -210,7 +224,7 @@ def test_one_non_public_address_among_public_ones_is_enough(network: Network, ad
 @pytest.mark.parametrize("address", ALLOWED)
 def test_public_addresses_pass_and_the_connection_is_pinned(network: Network, address: str) -> None:
     network.addresses = [address, PUBLIC]
-    target = app.check_url(
+    target = push_sender.check_url(
         "https://hooks.example.com:8443/hook?x=1", allow_insecure=False, allow_private=False
     )
     assert (target.host, target.port, target.path, target.address) == (
@@ -219,7 +233,7 @@ def test_public_addresses_pass_and_the_connection_is_pinned(network: Network, ad
         "/hook?x=1",
         address,
     )
-    with pytest.raises(app.PushDeliveryFailed, match="ConnectionRefusedError") as raised:
+    with pytest.raises(push_sender.PushDeliveryFailed, match="ConnectionRefusedError") as raised:
         production_sender().send(event("https://hooks.example.com:8443/SECRET-PATH"))
     assert network.lookups == ["hooks.example.com", "hooks.example.com"]  # one per check
     assert network.dialled == [(address, 8443)], "dials the checked address, no new lookup"
@@ -232,15 +246,17 @@ def test_resolver_errors_are_retryable_and_name_the_host_only(
     def fail(*args: Any, **kwargs: Any) -> Any:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(app.socket, "getaddrinfo", fail)
-    with pytest.raises(app.PushDeliveryFailed, match=r"cannot resolve hooks\.example\.com") as e:
+    monkeypatch.setattr(push_sender.socket, "getaddrinfo", fail)
+    with pytest.raises(
+        push_sender.PushDeliveryFailed, match=r"cannot resolve hooks\.example\.com"
+    ) as e:
         production_sender().send(event("https://hooks.example.com/SECRET-PATH?SECRET-QUERY"))
     assert not any(secret in str(e.value) for secret in SECRETS), str(e.value)
 
 
 def test_a_name_with_no_address_is_retryable(network: Network) -> None:
     network.addresses = []
-    with pytest.raises(app.PushDeliveryFailed, match="no address"):
+    with pytest.raises(push_sender.PushDeliveryFailed, match="no address"):
         production_sender().send(event("https://hooks.example.com/"))
     assert network.dialled == []
 
@@ -260,7 +276,7 @@ def test_a_name_with_no_address_is_retryable(network: Network) -> None:
 )
 def test_numeric_spellings_are_refused_by_the_real_resolver(host: str) -> None:
     """No patching: the system resolver turns these into the addresses they spell."""
-    with pytest.raises(app.PushRejected, match="non-public"):
+    with pytest.raises(push_sender.PushRejected, match="non-public"):
         production_sender().send(event(f"https://{host}/hook"))
 
 
@@ -384,7 +400,7 @@ def test_one_total_deadline_bounds_a_slow_receiver(
 ) -> None:
     server = serve(script)
     started = time.monotonic()
-    with pytest.raises(app.PushDeliveryFailed, match="deadline") as raised:
+    with pytest.raises(push_sender.PushDeliveryFailed, match="deadline") as raised:
         local_sender(timeout=1.0).send(event(server.url(scheme)))
     elapsed = time.monotonic() - started
     assert elapsed < 10, f"held for {elapsed:.1f} s past a 1 s deadline"
@@ -420,7 +436,7 @@ def test_an_endless_body_is_not_read(serve: Callable[..., RawServer]) -> None:
 
 def test_headers_over_64_kib_are_a_failed_delivery(serve: Callable[..., RawServer]) -> None:
     server = serve(flood(b"HTTP/1.1 200 OK\r\nX-Big: ", b"a" * 1024))
-    with pytest.raises(app.PushDeliveryFailed, match="more than 65536 bytes") as raised:
+    with pytest.raises(push_sender.PushDeliveryFailed, match="more than 65536 bytes") as raised:
         local_sender(timeout=5.0).send(event(server.url()))
     assert not any(secret in str(raised.value) for secret in SECRETS)
 
@@ -444,7 +460,7 @@ def test_redirects_are_rejected_and_not_followed(
             b"HTTP/1.1 %d Moved\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n" % (status, location)
         )
     )
-    with pytest.raises(app.PushRejected, match="redirects are not followed"):
+    with pytest.raises(push_sender.PushRejected, match="redirects are not followed"):
         local_sender().send(event(server.url()))
     assert server.connections == 1
     assert elsewhere.connections == 0
@@ -474,7 +490,7 @@ def test_garbage_or_no_answer_is_retryable(
     serve: Callable[..., RawServer], response: bytes
 ) -> None:
     server = serve(answer(response))
-    with pytest.raises(app.PushDeliveryFailed) as raised:
+    with pytest.raises(push_sender.PushDeliveryFailed) as raised:
         local_sender().send(event(server.url()))
     assert not any(secret in str(raised.value) for secret in SECRETS)
 
@@ -496,6 +512,10 @@ def test_the_request_is_well_formed(serve: Callable[..., RawServer]) -> None:
     assert headers[b"Content-Length"] == str(len(body)).encode()
     assert headers[b"Connection"] == b"close"
     assert headers[b"X-A2A-Notification-Token"] == b"SECRET-TOKEN"
+    assert headers[b"Authorization"] == b"Bearer SECRET-AUTH"
+    assert headers[b"Content-Type"] == b"application/json"
+    assert headers[b"X-A2A-Notification-JWT"].count(b".") == 2
+    assert body == BODY.encode()
 
 
 # ------------------------------------------------------------------ malformed input
@@ -511,7 +531,17 @@ def cyclic() -> dict[str, Any]:
     return payload
 
 
+def without(name: str) -> dict[str, Any]:
+    return {k: v for k, v in event(GOOD_URL).items() if k != name}
+
+
+def claims_replaced(part: str) -> str:
+    header, _, signature = signed(GOOD_URL, BODY).split(".")
+    return f"{header}.{part}.{signature}"
+
+
 GOOD_URL = "https://hooks.example.com/hook"
+OVER_THE_CAP = '{"x": "' + "a" * push_sender.MAX_BODY_BYTES + '"}'
 
 MALFORMED: list[Any] = [
     # the event itself
@@ -550,18 +580,57 @@ MALFORMED: list[Any] = [
     event("https://" + ".".join(["abcdefgh"] * 30) + "/"),
     event("https://hooks%2eexample.com/"),
     event("https://hooks.example.com\\@evil/"),
-    # payload
-    {k: v for k, v in event(GOOD_URL).items() if k != "payload"},
-    event(GOOD_URL, payload=None),
-    event(GOOD_URL, payload=[1, 2]),
-    event(GOOD_URL, payload="text"),
-    event(GOOD_URL, payload=5),
-    event(GOOD_URL, payload={"x": float("nan")}),
-    event(GOOD_URL, payload={"x": float("inf")}),
-    event(GOOD_URL, payload={"x": {1, 2}}),
-    event(GOOD_URL, payload={"x": Unserialisable()}),
-    event(GOOD_URL, payload={(1, 2): "tuple key"}),
-    event(GOOD_URL, payload=cyclic()),
+    # body: the exact text of a JSON object (the old "payload" object is refused)
+    without("body"),
+    {**without("body"), "payload": json.loads(BODY)},
+    event(GOOD_URL, body=None),
+    event(GOOD_URL, body="[1, 2]"),
+    event(GOOD_URL, body="text"),
+    event(GOOD_URL, body='"text"'),
+    event(GOOD_URL, body=""),
+    event(GOOD_URL, body=5),
+    event(GOOD_URL, body=BODY.encode()),
+    event(GOOD_URL, body='{"x": NaN}'),
+    event(GOOD_URL, body='{"x": Infinity}'),
+    event(GOOD_URL, body='{"x": -Infinity}'),
+    event(GOOD_URL, body='{"x": 1} trailing'),
+    event(GOOD_URL, body='{"x": ' + "9" * 5000 + "}"),  # beyond int's digit limit
+    event(GOOD_URL, body='{"x": ' + "[" * 100000 + "]" * 100000 + "}"),
+    event(GOOD_URL, body='{"x": "\ud800"}'),  # a lone surrogate, not UTF-8
+    event(GOOD_URL, body=OVER_THE_CAP),
+    event(GOOD_URL, body='{"x": "' + "\u00e9" * (push_sender.MAX_BODY_BYTES // 2) + '"}'),
+    event(GOOD_URL, body={"x": {1, 2}}),
+    event(GOOD_URL, body={"x": Unserialisable()}),
+    event(GOOD_URL, body={(1, 2): "tuple key"}),
+    event(GOOD_URL, body=cyclic()),
+    # contentType
+    event(GOOD_URL, contentType="text/plain"),
+    event(GOOD_URL, contentType="application/json; charset=utf-8"),
+    event(GOOD_URL, contentType="APPLICATION/JSON"),
+    event(GOOD_URL, contentType="application/json\r\nX-Injected: 1"),
+    event(GOOD_URL, contentType=""),
+    event(GOOD_URL, contentType=5),
+    event(GOOD_URL, contentType=["application/json"]),
+    # signature: the dispatcher's JWT over this very body
+    without("signature"),
+    event(GOOD_URL, signature=None),
+    event(GOOD_URL, signature=""),
+    event(GOOD_URL, signature=5),
+    event(GOOD_URL, signature=["a.b.c"]),
+    event(GOOD_URL, signature="SECRET-TOKEN"),
+    event(GOOD_URL, signature="a.b"),
+    event(GOOD_URL, signature="a.b.c.d"),
+    event(GOOD_URL, signature="a..c"),
+    event(GOOD_URL, signature="a.b.c="),
+    event(GOOD_URL, signature="a.b.c\r\nX-Injected: 1"),
+    event(GOOD_URL, signature=signed(GOOD_URL, BODY) + " "),
+    event(GOOD_URL, signature=signed(GOOD_URL, '{"other": "body"}')),
+    event(GOOD_URL, signature=signed(GOOD_URL, BODY + " ")),  # one byte more
+    event(GOOD_URL, signature=claims_replaced("bm90IGpzb24")),  # "not json"
+    event(GOOD_URL, signature=claims_replaced("WzFd")),  # [1]
+    event(GOOD_URL, signature=claims_replaced("e30")),  # {}: no bodySha256
+    event(GOOD_URL, signature=claims_replaced("_w")),  # not UTF-8
+    event(GOOD_URL, signature=claims_replaced("a")),  # not base64
     # token
     event(GOOD_URL, token=0),
     event(GOOD_URL, token=False),
@@ -573,28 +642,52 @@ MALFORMED: list[Any] = [
     event(GOOD_URL, token="SECRET-TOKEN\r\nX-Injected: 1"),
     event(GOOD_URL, token="SECRET-TOKEN\x00"),
     event(GOOD_URL, token="SECRET-TÖKEN"),
+    # authorization: sent as the Authorization header
+    event(GOOD_URL, authorization=0),
+    event(GOOD_URL, authorization=False),
+    event(GOOD_URL, authorization={"schemes": ["Bearer"], "credentials": "SECRET-AUTH"}),
+    event(GOOD_URL, authorization=["Bearer SECRET-AUTH"]),
+    event(GOOD_URL, authorization=" Bearer SECRET-AUTH"),
+    event(GOOD_URL, authorization="Bearer SECRET-AUTH "),
+    event(GOOD_URL, authorization="Bearer SECRET-AUTH\r\nX-Injected: 1"),
+    event(GOOD_URL, authorization="Bearer SECRET-AUTH\n"),
+    event(GOOD_URL, authorization="Bearer SECRET-AUTH\x00"),
+    event(GOOD_URL, authorization="Bearer SECRET-AUTHÖ"),
     # taskId
     event(GOOD_URL, taskId=5),
     event(GOOD_URL, taskId=["task-1"]),
     event(GOOD_URL, taskId={"id": "task-1"}),
     event(GOOD_URL, taskId=True),
+    # configId
+    event(GOOD_URL, configId=5),
+    event(GOOD_URL, configId=["config-1"]),
+    event(GOOD_URL, configId=False),
 ]
 
 
 @pytest.mark.parametrize("bad", MALFORMED, ids=range(len(MALFORMED)))
 def test_malformed_input_is_rejected_at_once(network: Network, bad: Any) -> None:
     """Never a generic exception (the state machine would retry it), never a connection."""
-    with pytest.raises(app.PushRejected) as raised:
+    with pytest.raises(push_sender.PushRejected) as raised:
         production_sender().send(bad)
     assert network.dialled == []
-    assert not any(secret in str(raised.value) for secret in SECRETS), str(raised.value)
+    assert network.lookups == [], "rejected before anything is resolved"
+    message = str(raised.value)
+    secrets = [*SECRETS, "X-Injected", "/hook"]
+    signature = bad.get("signature") if isinstance(bad, dict) else None
+    if isinstance(signature, str):
+        secrets += [part for part in signature.split(".") if len(part) > 8]
+    assert not any(secret in message for secret in secrets), message
 
 
-def test_handler_rejects_malformed_input_too(network: Network) -> None:
+def test_handler_rejects_malformed_input_too(network: Network, app: ModuleType) -> None:
     with pytest.raises(app.PushRejected):
         app.handler(["not", "an", "object"], None)
     with pytest.raises(app.PushRejected):
-        app.handler(event(GOOD_URL, payload=[]), None)
+        app.handler(event(GOOD_URL, body="[]"), None)
+    with pytest.raises(app.PushRejected):
+        app.handler(without("signature"), None)
+    assert network.dialled == []
 
 
 def test_a_well_formed_event_gets_as_far_as_dialling(network: Network) -> None:
@@ -602,12 +695,17 @@ def test_a_well_formed_event_gets_as_far_as_dialling(network: Network) -> None:
     for good in (
         event(GOOD_URL),
         event(GOOD_URL, token=None, taskId=None),
+        event(GOOD_URL, authorization=None, configId=None, contentType=None),
+        event(GOOD_URL, authorization="", contentType="application/a2a+json"),
+        {"url": GOOD_URL, "body": BODY, "signature": signed(GOOD_URL, BODY)},
+        event(GOOD_URL, body='{"x": "' + "a" * (push_sender.MAX_BODY_BYTES - 9) + '"}'),
+        event(GOOD_URL, body=' {"x": 1, "x": 2}\n'),  # whitespace and duplicate names: JSON
         event("https://hooks.example.com./hook", token=""),
         event("https://hooks_1.example.com:8443/hook#fragment"),
         event("https://[2606:4700:4700::1111]/hook"),
     ):
         network.dialled.clear()
-        with pytest.raises(app.PushDeliveryFailed, match="ConnectionRefused"):
+        with pytest.raises(push_sender.PushDeliveryFailed, match="ConnectionRefused"):
             production_sender().send(good)
         assert len(network.dialled) == 1, good
 
@@ -615,4 +713,4 @@ def test_a_well_formed_event_gets_as_far_as_dialling(network: Network) -> None:
 @pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf")])
 def test_the_deadline_must_be_a_positive_number(timeout: float) -> None:
     with pytest.raises(ValueError, match="positive"):
-        app.Sender(app.SigningKey(""), timeout=timeout)
+        push_sender.Sender(timeout=timeout)

@@ -8,6 +8,7 @@ helpers of ``tests/unit/test_template.py`` and ``tests/deploy/test_template_auth
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import ipaddress
 import json
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from a2a_gateway.config import Settings
+from a2a_gateway.push.signing import body_digest
 from tests.deploy.test_template_auth import conditions_for, failed_rules
 from tests.unit.test_template import (
     GATEWAYS,
@@ -459,11 +461,16 @@ def load_sender() -> ModuleType:
     return module
 
 
-def test_sender_errors_never_quote_the_url_or_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sender_errors_never_quote_the_url_or_the_token() -> None:
     """The sender's messages become the dead letter's cause: they name the host at most."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     app = load_sender()
-    sender = app.Sender(app.SigningKey(""), timeout=1, allow_insecure=False, allow_private=False)
+    sender = app.Sender(timeout=1, allow_insecure=False, allow_private=False)
+    body = '{"id": "task-1"}'
+    claims = base64.urlsafe_b64encode(
+        json.dumps({"bodySha256": body_digest(body.encode())}).encode()
+    )
+    # A JWT of the right shape whose bodySha256 matches: only the field under test is wrong.
+    signature = f"e30.{claims.rstrip(b'=').decode()}.SECRET-SIGNATURE"
     events = [
         {"url": "ftp://hooks.example.com/SECRET-PATH?SECRET-QUERY"},
         {"url": "https://hooks.example.com:99999/SECRET-PATH?SECRET-QUERY"},
@@ -473,11 +480,15 @@ def test_sender_errors_never_quote_the_url_or_the_token(monkeypatch: pytest.Monk
         {"url": "https://127.0.0.1/SECRET-PATH", "token": "SECRET-TOKEN"},
         {"url": "https://hooks.example.com/", "token": "SECRET-TOKEN\r\nX-Injected: 1"},
         {"url": "https://hooks.example.com/", "token": ["SECRET-TOKEN"]},
+        {"url": "https://hooks.example.com/", "authorization": "Bearer SECRET-TOKEN\r\nX: 1"},
+        {"url": "https://hooks.example.com/SECRET-PATH", "signature": "SECRET-SIGNATURE"},
+        {"url": "https://hooks.example.com/", "body": '["SECRET-TOKEN"]'},
     ]
-    for event in events:
+    for fields in events:
         with pytest.raises((app.PushRejected, app.PushDeliveryFailed)) as raised:
-            sender.send(event)
-        assert not any(secret in str(raised.value) for secret in SECRETS), str(raised.value)
+            sender.send({"body": body, "signature": signature, **fields})
+        message = str(raised.value)
+        assert not any(secret in message for secret in (*SECRETS, "SECRET-SIGNATURE")), message
 
 
 # ------------------------------------------------------------------ 14. retention in prod
