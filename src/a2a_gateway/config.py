@@ -62,6 +62,10 @@ class Settings:
     blocking_timeout_seconds: float = 60.0
     push_notifications: bool = False
     push_allow_private: bool = False
+    push_timeout_seconds: float = 10.0
+    push_retry_seconds: float = 2.0
+    push_attempts: int = 6
+    push_reclaim_seconds: float = 60.0
     max_stream_seconds: float = 0.0
     deadline_margin_seconds: float = 10.0
     max_streams: int = 10_000
@@ -118,6 +122,10 @@ class Settings:
         "blocking_timeout_seconds": "A2A_BLOCKING_TIMEOUT_SECONDS",
         "push_notifications": "A2A_PUSH_NOTIFICATIONS",
         "push_allow_private": "A2A_PUSH_ALLOW_PRIVATE",
+        "push_timeout_seconds": "A2A_PUSH_TIMEOUT_SECONDS",
+        "push_retry_seconds": "A2A_PUSH_RETRY_SECONDS",
+        "push_attempts": "A2A_PUSH_ATTEMPTS",
+        "push_reclaim_seconds": "A2A_PUSH_RECLAIM_SECONDS",
         "max_stream_seconds": "A2A_MAX_STREAM_SECONDS",
         "deadline_margin_seconds": "A2A_DEADLINE_MARGIN_SECONDS",
         "max_streams": "A2A_MAX_STREAMS",
@@ -223,6 +231,14 @@ class Settings:
                 "A2A_ALLOWED_HOSTS=* answers to any Host: set A2A_PUBLIC_URL too, so that the "
                 "cards do not take their URL from a Host header anyone can choose"
             )
+        if self.push_timeout_seconds <= 0 or self.push_retry_seconds < 0:
+            raise ConfigError(
+                "A2A_PUSH_TIMEOUT_SECONDS must be positive and A2A_PUSH_RETRY_SECONDS >= 0"
+            )
+        if self.push_attempts < 1:
+            raise ConfigError("A2A_PUSH_ATTEMPTS must be at least 1")
+        if self.push_reclaim_seconds <= 0:
+            raise ConfigError("A2A_PUSH_RECLAIM_SECONDS must be positive")
         if self.metrics_flush_seconds <= 0:
             raise ConfigError("A2A_METRICS_FLUSH_SECONDS must be positive")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

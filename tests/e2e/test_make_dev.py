@@ -113,6 +113,11 @@ def test_dev_runs_the_stack_and_sigterm_leaves_nothing(tmp_path: Path) -> None:
         preflight = {"origin": "http://localhost:5173", "access-control-request-method": "POST"}
         allowed = httpx.options(url + "/", headers=preflight, timeout=10)
         assert allowed.headers["access-control-allow-origin"] == "http://localhost:5173"
+        # Push notifications on, delivered by the worker: the card says so, the keys are out.
+        card = httpx.get(url + "/.well-known/agent-card.json", timeout=10).json()
+        assert card["capabilities"]["pushNotifications"] is True
+        jwks = httpx.get(url + "/.well-known/jwks.json", timeout=10).json()
+        assert [key["alg"] for key in jwks["keys"]] == ["ES256"]
         health = httpx.get(url + "/healthz", timeout=10).json()
         assert health["status"] == "ok"
         assert health["streams"] == 0

@@ -264,7 +264,9 @@ class Gateway:
             return JSONResponse(failure(dialect, err.request_id, err.error))
         except RPCError as err:
             return JSONResponse(failure(dialect, None, err))
-        exchange = Exchange(dialect, route, version, request, admitted, entry)
+        exchange = Exchange(
+            dialect, route, version, request, admitted, entry, self._base_url(request)
+        )
         async with ClientWatch(request.receive) as watch:
             if isinstance(data, list):
                 entry.note(method="batch")
@@ -463,12 +465,15 @@ class Exchange:
     request: Request
     admitted: Admitted
     audit: audit.Record
+    base_url: str
 
     def call(self, deadline: float | None) -> Call:
         last_event_id = self.request.headers.get("last-event-id")
         principal = self.admitted.identity.principal
         limits = self.admitted.limits
-        return Call(principal, self.route, self.version, last_event_id, deadline, limits)
+        return Call(
+            principal, self.route, self.version, last_event_id, deadline, limits, self.base_url
+        )
 
 
 def _resolve(

@@ -113,7 +113,8 @@ class RestApi:
         last_event_id = request.headers.get("last-event-id")
         admitted: Admitted = request.state.admitted
         principal, limits = admitted.identity.principal, admitted.limits
-        return Call(principal, route, V1, last_event_id, deadline, limits)
+        base_url = guards.public_base_url(request, self.settings)
+        return Call(principal, route, V1, last_event_id, deadline, limits, base_url)
 
     async def _admit(self, request: Request, operation: str, task_id: str = "") -> Response | None:
         """Admit the caller (kept on ``request.state``), or the response refusing it; the

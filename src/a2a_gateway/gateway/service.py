@@ -98,7 +98,8 @@ V1 = "1.0"
 class Call:
     """Who is calling, through which agent's URL, in which protocol version (``0.2``,
     ``0.3`` or ``1.0``), resuming after which event, with which stream deadline, under
-    which per-principal limits."""
+    which per-principal limits, and where clients reach this gateway (``base_url``: the
+    issuer of the push notifications a config set by this call will get)."""
 
     principal: str
     route: Route
@@ -106,6 +107,7 @@ class Call:
     last_event_id: str | None = None
     deadline: float | None = None
     limits: Limits = field(default_factory=Limits)
+    base_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -586,7 +588,9 @@ class A2AService:
         self._check_push_url(config)
         limit = call.limits.push_configs_per_task
         try:
-            return await self.push.set(keys, config, limit)
+            return await self.push.set(
+                keys, config, limit, version=call.version, issuer=call.base_url
+            )
         except PushConfigLimitError as err:
             raise LimitExceededError(
                 str(err),

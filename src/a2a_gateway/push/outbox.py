@@ -105,14 +105,15 @@ class Outbox:
         self._grouped = True
 
     async def claim(self, count: int) -> list[OwedEvent]:
-        """Up to about ``count`` entries: new ones from every bucket, then, if there is
-        room, entries idle in another consumer's hands for ``reclaim_after`` seconds."""
+        """About ``count`` entries (at least one per bucket that has any): new ones from
+        every bucket, then, if there is room, entries idle in another consumer's hands for
+        ``reclaim_after`` seconds."""
         await self.ensure_groups()
-        streams = {self.key(b): ">" for b in range(self.buckets)}
+        each = max(1, -(-count // self.buckets))  # per bucket, rounded up
         owed: list[OwedEvent] = []
         async with self.redis.pipeline(transaction=False) as pipe:
-            for stream in streams:
-                pipe.xreadgroup(GROUP, self.consumer, {stream: ">"}, count=count)
+            for bucket in range(self.buckets):
+                pipe.xreadgroup(GROUP, self.consumer, {self.key(bucket): ">"}, count=each)
             replies = await pipe.execute()
         for bucket, reply in enumerate(replies):
             for _stream, entries in reply or []:
@@ -123,9 +124,10 @@ class Outbox:
 
     async def _reclaim(self, count: int) -> list[OwedEvent]:
         idle_ms = int(self.reclaim_after * 1000)
+        each = max(1, -(-count // self.buckets))
         async with self.redis.pipeline(transaction=False) as pipe:
             for bucket in range(self.buckets):
-                pipe.xautoclaim(self.key(bucket), GROUP, self.consumer, idle_ms, count=count)
+                pipe.xautoclaim(self.key(bucket), GROUP, self.consumer, idle_ms, count=each)
             replies = await pipe.execute()
         owed: list[OwedEvent] = []
         for bucket, reply in enumerate(replies):

@@ -13,12 +13,15 @@ server-side script, so concurrent sets can never push a task over the cap.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from a2a_gateway.core.limits import MAX_PUSH_CONFIGS
 from a2a_gateway.models import PushNotificationConfig
 
 if TYPE_CHECKING:
+    import builtins
+
     from redis.asyncio import Redis
     from redis.commands.core import AsyncScript
 
@@ -52,6 +55,25 @@ class PushConfigLimitError(ValueError):
         self.limit = limit
 
 
+@dataclass(frozen=True)
+class StoredConfig:
+    """A config as stored: with the protocol version of the call that set it (the shape
+    its notifications take) and the gateway's base URL then (their issuer)."""
+
+    config: PushNotificationConfig
+    version: str = "0.3"
+    issuer: str = ""
+
+
+def _parse(raw: str | bytes) -> StoredConfig:
+    """A stored record; a bare config (stored before records carried more) reads as 0.3."""
+    data = json.loads(raw)
+    if isinstance(data, dict) and isinstance(data.get("config"), dict):
+        config = PushNotificationConfig.model_validate(data["config"])
+        return StoredConfig(config, str(data.get("version", "0.3")), str(data.get("issuer", "")))
+    return StoredConfig(PushNotificationConfig.model_validate(data))
+
+
 class PushConfigStore:
     """Several push configurations per task, at most ``MAX_PUSH_CONFIGS``."""
 
@@ -60,12 +82,20 @@ class PushConfigStore:
         self._set: AsyncScript = redis.register_script(_SET)
 
     async def set(
-        self, keys: TaskKeys, config: PushNotificationConfig, limit: int = MAX_PUSH_CONFIGS
+        self,
+        keys: TaskKeys,
+        config: PushNotificationConfig,
+        limit: int = MAX_PUSH_CONFIGS,
+        *,
+        version: str = "0.3",
+        issuer: str = "",
     ) -> PushNotificationConfig:
-        """Store ``config`` with the task's remaining TTL. One with the same id is replaced;
+        """Store ``config`` with the task's remaining TTL, the protocol ``version`` it was
+        set in and the ``issuer`` of its notifications. One with the same id is replaced;
         a new id beyond ``limit`` raises ``PushConfigLimitError`` and stores nothing."""
         stored = config.model_copy(update={"id": config.id or keys.task_id})
-        args: list[Any] = [str(stored.id), json.dumps(stored.dump()), limit]
+        record = {"config": stored.dump(), "version": version, "issuer": issuer}
+        args: list[Any] = [str(stored.id), json.dumps(record), limit]
         if not await self._set(keys=[keys.push, keys.task], args=args):
             raise PushConfigLimitError(limit)
         return stored
@@ -76,12 +106,16 @@ class PushConfigStore:
             configs = await self.list(keys)
             return configs[0] if configs else None
         raw = await self.redis.hget(keys.push, config_id)
-        return None if raw is None else PushNotificationConfig.model_validate_json(raw)
+        return None if raw is None else _parse(raw).config
 
     async def list(self, keys: TaskKeys) -> list[PushNotificationConfig]:
         """Every config of the task, ordered by id."""
+        return [record.config for record in await self.records(keys)]
+
+    async def records(self, keys: TaskKeys) -> builtins.list[StoredConfig]:
+        """Every config of the task as stored (with version and issuer), ordered by id."""
         stored = await self.redis.hgetall(keys.push)
-        return [PushNotificationConfig.model_validate_json(stored[k]) for k in sorted(stored)]
+        return [_parse(stored[k]) for k in sorted(stored)]
 
     async def delete(self, keys: TaskKeys, config_id: str) -> bool:
         """Remove one config; False if there was none with that id."""

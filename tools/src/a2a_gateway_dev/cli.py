@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from a2a_gateway.client.cli import CLIENT_COMMANDS
 from a2a_gateway.client.cli import main as client_main
+from a2a_gateway.config import is_loopback
 from a2a_gateway.routing import Routing
 from a2a_gateway_dev.devstack import StackError, backing_servers, port_in_use
 
@@ -71,12 +72,17 @@ def _raise_stopped(signum: int, frame: FrameType | None) -> None:
     raise Stopped(signal.Signals(signum).name)
 
 
-def dev_gateway_env(environ: Mapping[str, str]) -> dict[str, str]:
+def dev_env(environ: Mapping[str, str], host: str) -> dict[str, str]:
     """What ``dev`` turns on for a person trying the gateway, unless they set it: the
-    browser console, and CORS for pages served from this machine (any port)."""
+    browser console, CORS for pages served from this machine (any port), and push
+    notifications delivered by the worker, to receivers on this machine too when the
+    gateway serves only this machine."""
+    local = is_loopback(host)
     return {
         "A2A_CONSOLE": environ.get("A2A_CONSOLE", "true"),
         "A2A_CORS_ORIGINS": environ.get("A2A_CORS_ORIGINS", "loopback"),
+        "A2A_PUSH_NOTIFICATIONS": environ.get("A2A_PUSH_NOTIFICATIONS", "true"),
+        "A2A_PUSH_ALLOW_PRIVATE": environ.get("A2A_PUSH_ALLOW_PRIVATE", str(local).lower()),
     }
 
 
@@ -99,9 +105,10 @@ def dev() -> int:
         with backing_servers(
             os.environ.get("REDIS_URL", ""), os.environ.get("TEMPORAL_ADDRESS", ""), log_dir
         ) as stack:
-            worker = stack.add(stack.worker(), timeout=30, inherit_output=True)
+            env = dev_env(os.environ, host)
+            worker = stack.add(stack.worker(env), timeout=30, inherit_output=True)
             gateway = stack.add(
-                stack.gateway(port, env=dev_gateway_env(os.environ), host=host),
+                stack.gateway(port, env=env, host=host),
                 timeout=30,
                 inherit_output=True,
             )

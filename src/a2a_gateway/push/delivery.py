@@ -1,0 +1,289 @@
+"""From an owed event to notifications, and their delivery without AWS.
+
+``notifications_for`` turns one outbox entry into the sender's input for each of the
+task's configs: the payload in the shape of the version the config was set in (0.2.5 and
+0.3: the ``Task``; 1.0: a ``StreamResponse`` holding the ``Task``, as
+``application/a2a+json``), the body's exact text, the config's token and
+``authentication`` (as an ``Authorization`` value), and the JWT that signs it
+(``push.signing``: ``jti`` = the event's idempotency key and the config id, the same on
+every attempt and every dispatcher). The payload is the task as it is when the
+notification is built, which includes the owed event.
+
+``LocalDispatcher`` is the dispatcher of ``make dev`` and containers: it claims outbox
+entries, runs the same sender the Lambda runs (``push.sender``, in a thread) with the
+state machine's retry policy (``RetryPolicy``: a first attempt and five retries, 2 s
+doubling to at most 60 s, full jitter), never retries a ``PushRejected``, keeps a
+dead-letter record in Redis (``DeadLetters``: no URL path, token, credentials or
+payload), marks each (event, config) done so that a reclaimed entry does not send again
+what was delivered, and acknowledges the entry when every config is done. A dispatcher
+killed mid-delivery leaves its entry unacknowledged; another reclaims it and sends what
+was not marked done, with the same ``jti``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import socket
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from a2a_gateway.gateway.protocol import v1_render
+from a2a_gateway.push import keystore
+from a2a_gateway.push.outbox import Outbox
+from a2a_gateway.push.sender import PushRejected, Sender
+from a2a_gateway.push.signing import notification_token
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from a2a_gateway.config import Settings
+    from a2a_gateway.models import PushNotificationConfig, Task
+    from a2a_gateway.push.outbox import OwedEvent
+    from a2a_gateway.push.signing import KeySet
+    from a2a_gateway.store.eventlog import EventLog
+    from a2a_gateway.store.push_configs import StoredConfig
+
+log = logging.getLogger(__name__)
+
+DONE_SECONDS = 7 * 24 * 3600
+KEYS_SECONDS = 60.0
+DEAD_LETTER_MAXLEN = 10_000
+CAUSE_CHARS = 300
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The state machine's policy for ``PushDeliveryFailed``: ``attempts`` in all, the
+    n-th retry after ``uniform(0, min(cap, base * rate**n))`` seconds."""
+
+    attempts: int = 6
+    base: float = 2.0
+    rate: float = 2.0
+    cap: float = 60.0
+
+    def delay(self, retry: int) -> float:
+        return random.uniform(0, min(self.cap, self.base * self.rate**retry))
+
+
+def payload(task: Task, version: str) -> tuple[bytes, str]:
+    """The body and content type of a notification about ``task`` for a config set in
+    ``version``."""
+    if version.startswith("1."):
+        document: dict[str, Any] = {"task": v1_render.task(task)}
+        media = "application/a2a+json"
+    else:
+        document, media = task.dump(), "application/json"
+    return json.dumps(document, separators=(",", ":")).encode(), media
+
+
+def authorization(config: PushNotificationConfig) -> str | None:
+    """The ``Authorization`` value the config's ``authentication`` asks for: its first
+    scheme and its credentials (``Bearer abc``); none without credentials."""
+    auth = config.authentication
+    if auth is None or not auth.credentials or not auth.schemes:
+        return None
+    return f"{auth.schemes[0]} {auth.credentials}"
+
+
+def sender_input(
+    owed: OwedEvent, task: Task, record: StoredConfig, keys: KeySet, issuer: str
+) -> dict[str, Any]:
+    """The sender's input for one config (``push.sender``'s contract)."""
+    config = record.config
+    config_id = str(config.id)
+    body, media = payload(task, record.version)
+    jti = f"{owed.idempotency_key}:{config_id}"
+    signature = notification_token(
+        keys.signer,
+        issuer=record.issuer or issuer,
+        audience=config.url,
+        body=body,
+        jti=jti,
+        task_id=task.id,
+    )
+    event: dict[str, Any] = {
+        "url": config.url,
+        "body": body.decode(),
+        "contentType": media,
+        "signature": signature,
+        "taskId": task.id,
+        "configId": config_id,
+    }
+    if config.token:
+        event["token"] = config.token
+    auth = authorization(config)
+    if auth is not None:
+        event["authorization"] = auth
+    return event
+
+
+async def notifications_for(
+    owed: OwedEvent, events: EventLog, keys: KeySet, issuer: str = ""
+) -> list[dict[str, Any]]:
+    """The sender's inputs for every config of the owed event's task (none if the task
+    or its configs are gone)."""
+    snapshot = await events.snapshot(owed.keys)
+    if snapshot is None:
+        return []
+    records = await events.push.records(owed.keys)
+    return [sender_input(owed, snapshot.task, r, keys, issuer) for r in records]
+
+
+class DeadLetters:
+    """Notifications that exhausted their retries or were refused, as a Redis stream
+    (``<prefix>:push:dead``, about ``DEAD_LETTER_MAXLEN`` kept). A record names the
+    task, config, ``jti``, the webhook's host (never its path or query), the error and
+    when; never the token, credentials, signature or payload."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.key = f"{prefix}:push:dead"
+
+    async def add(self, event: dict[str, Any], error: BaseException) -> None:
+        record: dict[Any, Any] = {
+            "taskId": str(event.get("taskId", "")),
+            "configId": str(event.get("configId", "")),
+            "webhookHost": urlsplit(str(event.get("url", ""))).hostname or "",
+            "error": type(error).__name__,
+            "cause": str(error)[:CAUSE_CHARS],
+            "failedAt": str(int(time.time())),
+        }
+        await self.redis.xadd(self.key, record, maxlen=DEAD_LETTER_MAXLEN, approximate=True)
+
+    async def all(self) -> list[dict[str, str]]:
+        entries: Any = await self.redis.xrange(self.key)
+        return [{_text(k): _text(v) for k, v in fields.items()} for _, fields in entries]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class LocalDispatcher:
+    """Delivers the outbox in this process (module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        events: EventLog,
+        outbox: Outbox,
+        keys: KeySet,
+        sender: Sender,
+        dead: DeadLetters,
+        policy: RetryPolicy | None = None,
+        concurrency: int = 16,
+        poll_seconds: float = 0.25,
+        issuer: str = "",
+    ) -> None:
+        self.events = events
+        self.outbox = outbox
+        self.keys = keys
+        self.sender = sender
+        self.dead = dead
+        self.policy = policy or RetryPolicy()
+        self.poll_seconds = poll_seconds
+        self.issuer = issuer
+        self.concurrency = concurrency
+        self._keys_read = time.monotonic()
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        """Claim and deliver until cancelled, at most about ``concurrency`` entries at a
+        time; deliveries in flight are cancelled with it (their entries stay
+        unacknowledged, to be reclaimed)."""
+        try:
+            while True:
+                free = self.concurrency - len(self._running)
+                owed = await self.outbox.claim(free) if free > 0 else []
+                for entry in owed:
+                    task = asyncio.create_task(self._deliver_entry(entry))
+                    self._running.add(task)
+                    task.add_done_callback(self._finished)
+                if not owed:
+                    await asyncio.sleep(self.poll_seconds)
+        finally:
+            for task in list(self._running):
+                task.cancel()
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("push delivery failed unexpectedly", exc_info=task.exception())
+
+    async def _signing_keys(self) -> KeySet:
+        """The key set, re-read from its store every ``KEYS_SECONDS`` (rotations)."""
+        if time.monotonic() - self._keys_read >= KEYS_SECONDS:
+            self.keys = await keystore.load_or_create(self.events.redis, self.outbox.prefix)
+            self._keys_read = time.monotonic()
+        return self.keys
+
+    async def _deliver_entry(self, owed: OwedEvent) -> None:
+        keys = await self._signing_keys()
+        for event in await notifications_for(owed, self.events, keys, self.issuer):
+            done = f"{owed.keys.prefix}:{{b{owed.bucket}}}:push-done:{owed.idempotency_key}"
+            config_id = str(event["configId"])
+            if await self.events.redis.hexists(done, config_id):
+                continue  # delivered (or dead-lettered) before this entry was reclaimed
+            await self.deliver(event)
+            async with self.events.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(done, config_id, "1")
+                pipe.expire(done, DONE_SECONDS)
+                await pipe.execute()
+        await self.outbox.ack(owed)
+
+    async def deliver(self, event: dict[str, Any]) -> bool:
+        """One notification, retried by the policy; dead-lettered when refused or
+        exhausted. Whether it was delivered."""
+        for attempt in range(self.policy.attempts):
+            try:
+                await asyncio.to_thread(self.sender.send, event)
+                return True
+            except PushRejected as refused:
+                await self.dead.add(event, refused)
+                return False
+            except Exception as failed:  # PushDeliveryFailed, or anything unforeseen
+                if attempt == self.policy.attempts - 1:
+                    await self.dead.add(event, failed)
+                    return False
+                log.info(
+                    "push to %s failed (attempt %d): %s",
+                    urlsplit(str(event["url"])).hostname,
+                    attempt + 1,
+                    type(failed).__name__,
+                )
+                await asyncio.sleep(self.policy.delay(attempt))
+        return False
+
+
+async def local_dispatcher(settings: Settings, events: EventLog) -> LocalDispatcher:
+    """The dispatcher a worker runs while ``A2A_PUSH_NOTIFICATIONS`` is on (and no state
+    machine delivers instead): one consumer per process, the keys from their store."""
+    prefix = settings.key_prefix
+    outbox = Outbox(
+        events.redis,
+        prefix=prefix,
+        buckets=settings.buckets,
+        consumer=f"{socket.gethostname()}-{os.getpid()}",
+        reclaim_after=settings.push_reclaim_seconds,
+    )
+    sender = Sender(
+        timeout=settings.push_timeout_seconds,
+        allow_insecure=settings.push_allow_private,
+        allow_private=settings.push_allow_private,
+    )
+    return LocalDispatcher(
+        events=events,
+        outbox=outbox,
+        keys=await keystore.load_or_create(events.redis, prefix),
+        sender=sender,
+        dead=DeadLetters(events.redis, prefix),
+        policy=RetryPolicy(attempts=settings.push_attempts, base=settings.push_retry_seconds),
+        issuer=settings.public_url,
+    )
