@@ -22,10 +22,16 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import jwt
 import pytest
+from a2a.types import (
+    PushNotificationConfig,
+    SetTaskPushNotificationConfigRequest,
+    TaskPushNotificationConfig,
+)
 
 from a2a_gateway.push.delivery import DeadLetters
 from a2a_gateway_dev.devstack import free_port
 from tests.conftest import GATEWAY_ENV
+from tests.e2e.conftest import sdk_client
 from tests.e2e.sse import message, rpc
 from tests.e2e.test_worker_restart import routes_file
 
@@ -330,3 +336,50 @@ async def test_a_worker_killed_mid_delivery_loses_nothing_and_keeps_the_jti(
     (got,) = receiver.received
     assert got.claims["taskId"] == task["id"] and got.body["status"]["state"] == "completed"
     assert receiver.repeats == 1 and receiver.requests == 2
+
+
+async def test_progress_and_cancel_and_a_config_set_by_the_official_client(
+    deployment: Deployment, receiver_server: tuple[Receiver, str]
+) -> None:
+    """progress notifies its end only (no step is final); a canceled task notifies
+    ``canceled``; a config set on a running task with the official a2a-sdk client
+    (``set_task_callback``) gets the task's end."""
+    receiver, hook = receiver_server
+    receiver.jwks_url, receiver.url = deployment.url + "/.well-known/jwks.json", hook
+    progress = deployment.url + "/agents/progress/"
+    async with httpx.AsyncClient(timeout=60) as http:
+        body = rpc("message/send", message("steps=3 interval=0.1"))
+        body["params"]["configuration"] = {"pushNotificationConfig": config(hook, "steps")}
+        stepped = (await http.post(progress, json=body)).json()["result"]
+        long = rpc("message/send", message("steps=100 interval=0.2"))
+        long["params"]["configuration"] = {
+            "blocking": False,
+            "pushNotificationConfig": config(hook, "cancel"),
+        }
+        running = (await http.post(progress, json=long)).json()["result"]
+        canceled = await http.post(progress, json=rpc("tasks/cancel", {"id": running["id"]}))
+        assert canceled.json()["result"]["status"]["state"] == "canceled"
+        watched = rpc("message/send", message("steps=5 interval=0.2"))
+        watched["params"]["configuration"] = {"blocking": False}
+        task = (await http.post(progress, json=watched)).json()["result"]
+        client = await sdk_client(http, progress)
+        answer = await client.set_task_callback(
+            SetTaskPushNotificationConfigRequest(
+                id=str(uuid.uuid4()),
+                params=TaskPushNotificationConfig(
+                    task_id=task["id"],
+                    push_notification_config=PushNotificationConfig(url=hook + "sdk", token=TOKEN),
+                ),
+            )
+        )
+        assert answer.root.result.push_notification_config.token is None  # never read back
+        await until(lambda: len(receiver.received) == 3)
+    assert receiver.problems == []
+    states = {
+        got.path: (got.claims["taskId"], got.body["status"]["state"]) for got in receiver.received
+    }
+    assert states == {
+        "/steps": (stepped["id"], "completed"),
+        "/cancel": (running["id"], "canceled"),
+        "/sdk": (task["id"], "completed"),
+    }
