@@ -719,3 +719,27 @@ def test_the_console_is_off_unless_its_parameter_turns_it_on(
     for name in GATEWAYS.values():
         env = resources[name]["Properties"]["Environment"]["Variables"]
         assert env["A2A_CONSOLE"] == {"Ref": "Console"}, name
+
+
+def test_push_notifications_are_on_and_delivered_through_the_state_machine(
+    resources: dict[str, Any],
+) -> None:
+    """The gateways accept configs and publish the keys; the worker dispatches to the
+    state machine (its role may start executions of it, through the VPC endpoint)."""
+    for name in GATEWAYS.values():
+        env = resources[name]["Properties"]["Environment"]["Variables"]
+        assert env["A2A_PUSH_NOTIFICATIONS"] == "true", name
+    container = resources["WorkerTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    worker_env = {e["Name"]: e["Value"] for e in container["Environment"] if "Name" in e}
+    assert worker_env["A2A_PUSH_NOTIFICATIONS"] == "true"
+    assert worker_env["A2A_PUSH_STATE_MACHINE_ARN"] == {"Ref": "PushStateMachine"}
+    statements = [
+        statement
+        for policy in resources["WorkerTaskRole"]["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+    assert any(
+        s["Action"] in ("states:StartExecution", ["states:StartExecution"])
+        and s["Resource"] == {"Ref": "PushStateMachine"}
+        for s in statements
+    )

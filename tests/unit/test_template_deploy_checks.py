@@ -326,12 +326,9 @@ def test_temporal_tls_rules(
     assert failed_rules(template, **overrides) == refused_by
 
 
-# Settings the template sets that the code does not read yet: asked for in issue 12 (the
-# Temporal TLS client certificate, the metrics namespace, the worker's heartbeat file) or
-# kept for the push client to come. Remove a name once config.py reads it.
-PENDING_SETTINGS = {
-    "A2A_PUSH_STATE_MACHINE_ARN",  # push delivery is issue 14
-}
+# Settings the template sets that the code does not read yet (none now). Remove a name
+# once config.py reads it.
+PENDING_SETTINGS: set[str] = set()
 # Read by the platform or by the start-up files, not by Settings.
 PLATFORM = {
     "AWS_LAMBDA_EXEC_WRAPPER",

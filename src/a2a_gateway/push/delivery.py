@@ -9,8 +9,10 @@ task's configs: the payload in the shape of the version the config was set in (0
 every attempt and every dispatcher). The payload is the task as it is when the
 notification is built, which includes the owed event.
 
-``LocalDispatcher`` is the dispatcher of ``make dev`` and containers: it claims outbox
-entries, runs the same sender the Lambda runs (``push.sender``, in a thread) with the
+``Dispatcher`` claims outbox entries and hands each notification to a ``Delivery``: in
+AWS ``StartExecution`` (``push.stepfunctions``: the Express state machine runs the sender
+Lambda, retries and dead-letters to SQS); in ``make dev`` and containers ``SendHere``,
+which runs the same sender the Lambda runs (``push.sender``, in a thread) with the
 state machine's retry policy (``RetryPolicy``: a first attempt and five retries, 2 s
 doubling to at most 60 s, full jitter), never retries a ``PushRejected``, keeps a
 dead-letter record in Redis (``DeadLetters``: no URL path, token, credentials or
@@ -30,7 +32,7 @@ import random
 import socket
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from a2a_gateway.gateway.protocol import v1_render
@@ -38,6 +40,7 @@ from a2a_gateway.push import keystore
 from a2a_gateway.push.outbox import Outbox
 from a2a_gateway.push.sender import PushRejected, Sender
 from a2a_gateway.push.signing import notification_token
+from a2a_gateway.push.stepfunctions import StartExecution
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -165,8 +168,47 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class LocalDispatcher:
-    """Delivers the outbox in this process (module docstring)."""
+class Delivery(Protocol):
+    """Hands one notification (the sender's input) on. Returning means it is done
+    (delivered, handed to something that will deliver it, or dead-lettered); raising
+    leaves the outbox entry to be reclaimed and tried again later."""
+
+    async def __call__(self, event: dict[str, Any]) -> None: ...
+
+
+class SendHere:
+    """Delivery by the sender in this process: the state machine's retry policy, then
+    the Redis dead letters."""
+
+    def __init__(self, sender: Sender, dead: DeadLetters, policy: RetryPolicy) -> None:
+        self.sender = sender
+        self.dead = dead
+        self.policy = policy
+
+    async def __call__(self, event: dict[str, Any]) -> None:
+        for attempt in range(self.policy.attempts):
+            try:
+                await asyncio.to_thread(self.sender.send, event)
+                return
+            except PushRejected as refused:
+                await self.dead.add(event, refused)
+                return
+            except Exception as failed:  # PushDeliveryFailed, or anything unforeseen
+                if attempt == self.policy.attempts - 1:
+                    await self.dead.add(event, failed)
+                    return
+                log.info(
+                    "push to %s failed (attempt %d): %s",
+                    urlsplit(str(event["url"])).hostname,
+                    attempt + 1,
+                    type(failed).__name__,
+                )
+                await asyncio.sleep(self.policy.delay(attempt))
+
+
+class Dispatcher:
+    """Claims the outbox and hands each config's notification to ``deliver`` (module
+    docstring)."""
 
     def __init__(
         self,
@@ -174,9 +216,7 @@ class LocalDispatcher:
         events: EventLog,
         outbox: Outbox,
         keys: KeySet,
-        sender: Sender,
-        dead: DeadLetters,
-        policy: RetryPolicy | None = None,
+        deliver: Delivery,
         concurrency: int = 16,
         poll_seconds: float = 0.25,
         issuer: str = "",
@@ -184,9 +224,7 @@ class LocalDispatcher:
         self.events = events
         self.outbox = outbox
         self.keys = keys
-        self.sender = sender
-        self.dead = dead
-        self.policy = policy or RetryPolicy()
+        self.deliver = deliver
         self.poll_seconds = poll_seconds
         self.issuer = issuer
         self.concurrency = concurrency
@@ -214,8 +252,13 @@ class LocalDispatcher:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("push delivery failed unexpectedly", exc_info=task.exception())
+        error = None if task.cancelled() else task.exception()
+        if error is not None:  # not handed on: the entry stays, to be reclaimed and retried
+            log.warning(
+                "push notification not handed on (%s: %s); it will be retried",
+                type(error).__name__,
+                str(error)[:200],
+            )
 
     async def _signing_keys(self) -> KeySet:
         """The key set, re-read from its store every ``KEYS_SECONDS`` (rotations)."""
@@ -238,33 +281,11 @@ class LocalDispatcher:
                 await pipe.execute()
         await self.outbox.ack(owed)
 
-    async def deliver(self, event: dict[str, Any]) -> bool:
-        """One notification, retried by the policy; dead-lettered when refused or
-        exhausted. Whether it was delivered."""
-        for attempt in range(self.policy.attempts):
-            try:
-                await asyncio.to_thread(self.sender.send, event)
-                return True
-            except PushRejected as refused:
-                await self.dead.add(event, refused)
-                return False
-            except Exception as failed:  # PushDeliveryFailed, or anything unforeseen
-                if attempt == self.policy.attempts - 1:
-                    await self.dead.add(event, failed)
-                    return False
-                log.info(
-                    "push to %s failed (attempt %d): %s",
-                    urlsplit(str(event["url"])).hostname,
-                    attempt + 1,
-                    type(failed).__name__,
-                )
-                await asyncio.sleep(self.policy.delay(attempt))
-        return False
 
-
-async def local_dispatcher(settings: Settings, events: EventLog) -> LocalDispatcher:
-    """The dispatcher a worker runs while ``A2A_PUSH_NOTIFICATIONS`` is on (and no state
-    machine delivers instead): one consumer per process, the keys from their store."""
+async def dispatcher(settings: Settings, events: EventLog) -> Dispatcher:
+    """The dispatcher a worker runs while ``A2A_PUSH_NOTIFICATIONS`` is on: it starts the
+    state machine's executions when ``A2A_PUSH_STATE_MACHINE_ARN`` names one (AWS), and
+    sends from this process otherwise. One outbox consumer per process."""
     prefix = settings.key_prefix
     outbox = Outbox(
         events.redis,
@@ -273,17 +294,22 @@ async def local_dispatcher(settings: Settings, events: EventLog) -> LocalDispatc
         consumer=f"{socket.gethostname()}-{os.getpid()}",
         reclaim_after=settings.push_reclaim_seconds,
     )
-    sender = Sender(
-        timeout=settings.push_timeout_seconds,
-        allow_insecure=settings.push_allow_private,
-        allow_private=settings.push_allow_private,
-    )
-    return LocalDispatcher(
+    dead = DeadLetters(events.redis, prefix)
+    deliver: Delivery
+    if settings.push_state_machine_arn:
+        deliver = StartExecution(settings.push_state_machine_arn, dead)
+    else:
+        sender = Sender(
+            timeout=settings.push_timeout_seconds,
+            allow_insecure=settings.push_allow_private,
+            allow_private=settings.push_allow_private,
+        )
+        policy = RetryPolicy(attempts=settings.push_attempts, base=settings.push_retry_seconds)
+        deliver = SendHere(sender, dead, policy)
+    return Dispatcher(
         events=events,
         outbox=outbox,
         keys=await keystore.load_or_create(events.redis, prefix),
-        sender=sender,
-        dead=DeadLetters(events.redis, prefix),
-        policy=RetryPolicy(attempts=settings.push_attempts, base=settings.push_retry_seconds),
+        deliver=deliver,
         issuer=settings.public_url,
     )

@@ -34,7 +34,7 @@ from a2a_gateway import logs, tracing
 from a2a_gateway import metrics as m
 from a2a_gateway.config import ConfigError, Settings, connect_temporal
 from a2a_gateway.metrics import Metrics
-from a2a_gateway.push.delivery import local_dispatcher
+from a2a_gateway.push.delivery import dispatcher
 from a2a_gateway.routing import Routing
 from a2a_gateway.store.eventlog import EventLog
 from a2a_gateway.worker.activities import RedisTaskActivities
@@ -100,10 +100,10 @@ async def run_worker(settings: Settings, queues: set[str] | None = None) -> None
         for worker in workers:
             await stack.enter_async_context(worker)
         if settings.push_notifications:
-            dispatcher = await local_dispatcher(settings, events)
-            delivering = asyncio.create_task(dispatcher.run(), name="push-dispatcher")
+            push = await dispatcher(settings, events)
+            delivering = asyncio.create_task(push.run(), name="push-dispatcher")
             stack.push_async_callback(_stopped, delivering)
-            log.info("delivering push notifications from this worker")
+            log.info("dispatching push notifications from this worker")
         log.info("worker ready")
         await _tend(client, served, metrics, settings, stop)
     await asyncio.to_thread(metrics.flush)
