@@ -67,6 +67,7 @@ class Settings:
     push_attempts: int = 6
     push_reclaim_seconds: float = 60.0
     push_state_machine_arn: str = ""
+    push_signing_keys_secret: str = ""
     max_stream_seconds: float = 0.0
     deadline_margin_seconds: float = 10.0
     max_streams: int = 10_000
@@ -128,6 +129,7 @@ class Settings:
         "push_attempts": "A2A_PUSH_ATTEMPTS",
         "push_reclaim_seconds": "A2A_PUSH_RECLAIM_SECONDS",
         "push_state_machine_arn": "A2A_PUSH_STATE_MACHINE_ARN",
+        "push_signing_keys_secret": "A2A_PUSH_SIGNING_KEYS_SECRET",
         "max_stream_seconds": "A2A_MAX_STREAM_SECONDS",
         "deadline_margin_seconds": "A2A_DEADLINE_MARGIN_SECONDS",
         "max_streams": "A2A_MAX_STREAMS",

@@ -109,7 +109,13 @@ async def run_until(dispatcher: Dispatcher, done: Any, within: float = 20.0) -> 
 
 def dispatcher_for(redis: Redis, log: EventLog, prefix: str, deliver: Any, keys: Any) -> Dispatcher:
     outbox = Outbox(redis, prefix=prefix, buckets=BUCKETS, consumer="w", reclaim_after=3600)
-    return Dispatcher(events=log, outbox=outbox, keys=keys, deliver=deliver, poll_seconds=0.05)
+
+    async def load_keys() -> Any:
+        return keys
+
+    return Dispatcher(
+        events=log, outbox=outbox, load_keys=load_keys, deliver=deliver, poll_seconds=0.05
+    )
 
 
 async def test_each_notification_starts_one_execution_with_a_signed_input(

@@ -194,10 +194,17 @@ def test_no_wildcards_where_a_narrower_grant_exists(resources: dict[str, Any]) -
 
 
 def test_worker_may_start_exactly_the_push_state_machine(resources: dict[str, Any]) -> None:
+    """…and read and write exactly the push signing keys (which the gateways never read)."""
     task_role = resources["WorkerTaskRole"]["Properties"]
     granted = [s for _, s in statements({"WorkerTaskRole": {"Properties": task_role}})]
     grants = [s for s in granted if "Principal" not in s]
     assert grants == [
+        {
+            "Sid": "PushSigningKeys",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+            "Resource": {"Ref": "PushSigningKeys"},
+        },
         {
             "Sid": "StartPushDelivery",
             "Effect": "Allow",
@@ -743,3 +750,11 @@ def test_push_notifications_are_on_and_delivered_through_the_state_machine(
         and s["Resource"] == {"Ref": "PushStateMachine"}
         for s in statements
     )
+
+
+def test_the_gateways_never_read_the_push_signing_keys(resources: dict[str, Any]) -> None:
+    """The keys' secret is named to the worker only; no other role or environment names it."""
+    for name, resource in resources.items():
+        if name in ("WorkerTaskRole", "WorkerTaskDefinition", "PushSigningKeys"):
+            continue
+        assert '"PushSigningKeys"' not in json.dumps(resource), name

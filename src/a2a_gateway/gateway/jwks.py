@@ -2,8 +2,10 @@
 notifications (served while ``A2A_PUSH_NOTIFICATIONS`` is on).
 
 A receiver fetches it from the ``iss`` of a notification's token and verifies the token
-with the key its ``kid`` names. The key set is read from its store (``push.keystore``)
-at most every ``CACHE_SECONDS``, so a rotation is published within that time on every
+with the key its ``kid`` names. The document is the one the signer (the worker's
+dispatcher) published in Redis, or, before any has, the public half of the local key
+store (``push.keystore``); a gateway never reads a secret. It is read at most every
+``CACHE_SECONDS``, so a rotation is published within that time on every
 instance; the response may be cached as long. A store that cannot be read answers 503
 (a receiver retries), never a stale or empty set presented as current.
 """
@@ -36,8 +38,10 @@ class PublishedKeys:
 
     async def document(self) -> dict[str, Any]:
         if self._document is None or time.monotonic() - self._read_at >= self.cache_seconds:
-            keys = await keystore.load_or_create(self.redis, self.prefix)
-            self._document, self._read_at = keys.jwks(), time.monotonic()
+            document = await keystore.published(self.redis, self.prefix)
+            if document is None:  # no signer has published yet: the local store's keys
+                document = (await keystore.load_or_create(self.redis, self.prefix)).jwks()
+            self._document, self._read_at = document, time.monotonic()
         return self._document
 
     async def endpoint(self, request: Request) -> Response:

@@ -36,13 +36,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from a2a_gateway.gateway.protocol import v1_render
-from a2a_gateway.push import keystore
+from a2a_gateway.push import keystore, secret_keys
 from a2a_gateway.push.outbox import Outbox
 from a2a_gateway.push.sender import PushRejected, Sender
 from a2a_gateway.push.signing import notification_token
 from a2a_gateway.push.stepfunctions import StartExecution
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from redis.asyncio import Redis
 
     from a2a_gateway.config import Settings
@@ -215,7 +217,7 @@ class Dispatcher:
         *,
         events: EventLog,
         outbox: Outbox,
-        keys: KeySet,
+        load_keys: Callable[[], Awaitable[KeySet]],
         deliver: Delivery,
         concurrency: int = 16,
         poll_seconds: float = 0.25,
@@ -223,12 +225,13 @@ class Dispatcher:
     ) -> None:
         self.events = events
         self.outbox = outbox
-        self.keys = keys
+        self.load_keys = load_keys
+        self.keys: KeySet | None = None
         self.deliver = deliver
         self.poll_seconds = poll_seconds
         self.issuer = issuer
         self.concurrency = concurrency
-        self._keys_read = time.monotonic()
+        self._keys_read = 0.0
         self._running: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
@@ -261,11 +264,17 @@ class Dispatcher:
             )
 
     async def _signing_keys(self) -> KeySet:
-        """The key set, re-read from its store every ``KEYS_SECONDS`` (rotations)."""
-        if time.monotonic() - self._keys_read >= KEYS_SECONDS:
-            self.keys = await keystore.load_or_create(self.events.redis, self.outbox.prefix)
+        """The key set, re-read from its store every ``KEYS_SECONDS`` (rotations) and
+        published for the gateways each time."""
+        if self.keys is None or time.monotonic() - self._keys_read >= KEYS_SECONDS:
+            self.keys = await self.load_keys()
+            await keystore.publish(self.events.redis, self.outbox.prefix, self.keys)
             self._keys_read = time.monotonic()
         return self.keys
+
+    async def start(self) -> None:
+        """Read and publish the keys now (the gateways serve them from then on)."""
+        await self._signing_keys()
 
     async def _deliver_entry(self, owed: OwedEvent) -> None:
         keys = await self._signing_keys()
@@ -306,10 +315,19 @@ async def dispatcher(settings: Settings, events: EventLog) -> Dispatcher:
         )
         policy = RetryPolicy(attempts=settings.push_attempts, base=settings.push_retry_seconds)
         deliver = SendHere(sender, dead, policy)
-    return Dispatcher(
+    secret = settings.push_signing_keys_secret
+
+    async def load_keys() -> KeySet:
+        if secret:
+            return await secret_keys.load(events.redis, prefix, secret)
+        return await keystore.load_or_create(events.redis, prefix)
+
+    ready = Dispatcher(
         events=events,
         outbox=outbox,
-        keys=await keystore.load_or_create(events.redis, prefix),
+        load_keys=load_keys,
         deliver=deliver,
         issuer=settings.public_url,
     )
+    await ready.start()
+    return ready

@@ -1,5 +1,6 @@
 """Where the push signing keys live when no secret store is configured: in Redis, made on
-first start.
+first start; and where the signer publishes their public half for the gateways
+(``publish``), wherever the keys themselves are kept.
 
 ``load_or_create`` reads the key set at ``<prefix>:push:signing-keys``; when there is
 none it generates one and stores it with ``SET NX``, then reads back whatever is stored,
@@ -12,6 +13,7 @@ trust as the task data next to it).
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from a2a_gateway.push.signing import KeySet
@@ -56,3 +58,19 @@ async def rotate(redis: Redis, prefix: str) -> KeySet:
         after = KeySet.from_json(stored).rotated()
         if await redis.eval(_COMPARE_AND_SET, 1, key, stored, after.to_json()):
             return after
+
+
+def published_key(prefix: str) -> str:
+    return f"{prefix}:push:jwks"
+
+
+async def publish(redis: Redis, prefix: str, keys: KeySet) -> None:
+    """Make ``keys``' public half what the gateways serve (``gateway.jwks``): the signer
+    calls this whenever it (re)reads its keys, wherever they are kept."""
+    await redis.set(published_key(prefix), json.dumps(keys.jwks()))
+
+
+async def published(redis: Redis, prefix: str) -> dict[str, object] | None:
+    """The JWKS document the signer published, if it has."""
+    text = await redis.get(published_key(prefix))
+    return None if text is None else dict(json.loads(text))
