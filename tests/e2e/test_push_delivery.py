@@ -383,3 +383,28 @@ async def test_progress_and_cancel_and_a_config_set_by_the_official_client(
         "/cancel": (running["id"], "canceled"),
         "/sdk": (task["id"], "completed"),
     }
+
+
+async def test_a_config_given_with_a_follow_up_message_is_kept_and_notified(
+    deployment: Deployment, receiver_server: tuple[Receiver, str]
+) -> None:
+    """ask, answered by a message that carries a push config: the answer's turn notifies
+    it (``completed``), and the config is there to read back."""
+    receiver, hook = receiver_server
+    receiver.jwks_url, receiver.url = deployment.url + "/.well-known/jwks.json", hook
+    ask = deployment.url + "/agents/ask/"
+    async with httpx.AsyncClient(timeout=60) as http:
+        task = (await http.post(ask, json=rpc("message/send", message("hi")))).json()["result"]
+        answer = rpc("message/send", message("Ada", task["id"]))
+        answer["params"]["configuration"] = {"pushNotificationConfig": config(hook, "later")}
+        done = (await http.post(ask, json=answer)).json()["result"]
+        assert done["status"]["state"] == "completed"
+        await until(lambda: len(receiver.received) == 1)
+        stored = await http.post(
+            ask, json=rpc("tasks/pushNotificationConfig/list", {"id": task["id"]})
+        )
+        assert [c["pushNotificationConfig"]["url"] for c in stored.json()["result"]] == [
+            hook + "later"
+        ]
+    (got,) = receiver.received
+    assert got.path == "/later" and got.body["status"]["state"] == "completed"

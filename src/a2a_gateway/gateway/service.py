@@ -206,6 +206,7 @@ class A2AService:
             keys = self.events.keys(call.principal, task_id)
             snapshot = await self._find(call, task_id)
             if snapshot is not None:
+                await self._follow_up_push(call, keys, params)
                 return await self._deliver(call, keys, snapshot, params)
             if call.version == V1:  # 1.0 §3.4.2: a taskId must name an existing task
                 raise TaskNotFoundError(data={"taskId": task_id})
@@ -226,6 +227,7 @@ class A2AService:
             snapshot = await self._find(call, task_id)
             if snapshot is None:
                 raise TaskNotFoundError(data={"taskId": task_id})
+            await self._follow_up_push(call, keys, params)
             return await self._deliver(call, keys, snapshot, params)
         try:
             await self._hold_turn(call, task_id)
@@ -242,6 +244,13 @@ class A2AService:
             await self.events.quotas.release(call.principal, RUNNING_TASKS, task_id)
             raise InternalError("The task could not be scheduled; retry later.") from None
         return Submission(keys, task, created.entry_id)
+
+    async def _follow_up_push(self, call: Call, keys: TaskKeys, params: MessageSendParams) -> None:
+        """A follow-up message's push config is stored before the message is delivered,
+        so the turn it starts already notifies it."""
+        config = params.configuration
+        if config is not None and config.push_notification_config is not None:
+            await self._push_set(call, keys, config.push_notification_config)
 
     async def _hold_turn(self, call: Call, task_id: str) -> None:
         """Count the task against its principal's ``runningTasks`` until its status is
