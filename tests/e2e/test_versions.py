@@ -290,9 +290,12 @@ async def test_push_config_methods(
     shown["authentication"] = {"scheme": "Bearer"}
     assert created["result"] == shown
     keys = TaskKeys.of(ANONYMOUS, task_id, Settings().buckets)
-    stored = json.loads(await redis.hget(keys.push, "hook-1"))  # what delivery will use
+    record = json.loads(await redis.hget(keys.push, "hook-1"))  # what delivery will use
+    stored = record["config"]
     assert stored["token"] == "tok"
     assert stored["authentication"] == {"schemes": ["Bearer"], "credentials": "secret"}
+    # Notifications for it take 1.0's shape, issued by the gateway it was set through.
+    assert (record["version"], record["issuer"]) == ("1.0", push_gateway_url + "/")
     got = await v1_call(
         http, push_gateway_url, "GetTaskPushNotificationConfig", {"taskId": task_id, "id": "hook-1"}
     )
