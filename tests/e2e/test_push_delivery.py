@@ -28,7 +28,7 @@ from a2a.types import (
     TaskPushNotificationConfig,
 )
 
-from a2a_gateway.push.delivery import DeadLetters
+from a2a_gateway.push.dead_letters import DeadLetters
 from a2a_gateway_dev.devstack import free_port
 from tests.conftest import GATEWAY_ENV
 from tests.e2e.conftest import sdk_client

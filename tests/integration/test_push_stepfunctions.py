@@ -15,9 +15,11 @@ import pytest
 from moto import mock_aws
 
 from a2a_gateway.core.states import TaskState
+from a2a_gateway.gateway.protocol import v1_render
 from a2a_gateway.models import Artifact, PushNotificationConfig, TaskArtifactUpdateEvent, TextPart
 from a2a_gateway.push import keystore
-from a2a_gateway.push.delivery import DeadLetters, Dispatcher
+from a2a_gateway.push.dead_letters import DeadLetters
+from a2a_gateway.push.delivery import Dispatcher
 from a2a_gateway.push.outbox import GROUP, Outbox
 from a2a_gateway.push.signing import verify_notification
 from a2a_gateway.push.stepfunctions import MAX_INPUT_BYTES, StartExecution
@@ -114,7 +116,12 @@ def dispatcher_for(redis: Redis, log: EventLog, prefix: str, deliver: Any, keys:
         return keys
 
     return Dispatcher(
-        events=log, outbox=outbox, load_keys=load_keys, deliver=deliver, poll_seconds=0.05
+        events=log,
+        outbox=outbox,
+        load_keys=load_keys,
+        deliver=deliver,
+        render_v1=v1_render.task,
+        poll_seconds=0.05,
     )
 
 

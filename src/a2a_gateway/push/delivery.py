@@ -27,29 +27,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import random
-import socket
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from a2a_gateway.gateway.protocol import v1_render
-from a2a_gateway.push import keystore, secret_keys
-from a2a_gateway.push.outbox import Outbox
+from a2a_gateway.push import keystore
 from a2a_gateway.push.sender import PushRejected, Sender
 from a2a_gateway.push.signing import notification_token
-from a2a_gateway.push.stepfunctions import StartExecution
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
-    from redis.asyncio import Redis
-
-    from a2a_gateway.config import Settings
     from a2a_gateway.models import PushNotificationConfig, Task
-    from a2a_gateway.push.outbox import OwedEvent
+    from a2a_gateway.push.dead_letters import DeadLetters
+    from a2a_gateway.push.outbox import Outbox, OwedEvent
     from a2a_gateway.push.signing import KeySet
     from a2a_gateway.store.eventlog import EventLog
     from a2a_gateway.store.push_configs import StoredConfig
@@ -58,8 +50,6 @@ log = logging.getLogger(__name__)
 
 DONE_SECONDS = 7 * 24 * 3600
 KEYS_SECONDS = 60.0
-DEAD_LETTER_MAXLEN = 10_000
-CAUSE_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -76,11 +66,15 @@ class RetryPolicy:
         return random.uniform(0, min(self.cap, self.base * self.rate**retry))
 
 
-def payload(task: Task, version: str) -> tuple[bytes, str]:
+RenderV1 = Callable[["Task"], dict[str, Any]]
+"""1.0's JSON of a ``Task`` (the protocol layer's, handed in by the worker)."""
+
+
+def payload(task: Task, version: str, render_v1: RenderV1) -> tuple[bytes, str]:
     """The body and content type of a notification about ``task`` for a config set in
     ``version``."""
     if version.startswith("1."):
-        document: dict[str, Any] = {"task": v1_render.task(task)}
+        document: dict[str, Any] = {"task": render_v1(task)}
         media = "application/a2a+json"
     else:
         document, media = task.dump(), "application/json"
@@ -97,12 +91,18 @@ def authorization(config: PushNotificationConfig) -> str | None:
 
 
 def sender_input(
-    owed: OwedEvent, task: Task, record: StoredConfig, keys: KeySet, issuer: str
+    owed: OwedEvent,
+    task: Task,
+    record: StoredConfig,
+    keys: KeySet,
+    *,
+    issuer: str,
+    render_v1: RenderV1,
 ) -> dict[str, Any]:
     """The sender's input for one config (``push.sender``'s contract)."""
     config = record.config
     config_id = str(config.id)
-    body, media = payload(task, record.version)
+    body, media = payload(task, record.version, render_v1)
     jti = f"{owed.idempotency_key}:{config_id}"
     signature = notification_token(
         keys.signer,
@@ -129,7 +129,7 @@ def sender_input(
 
 
 async def notifications_for(
-    owed: OwedEvent, events: EventLog, keys: KeySet, issuer: str = ""
+    owed: OwedEvent, events: EventLog, keys: KeySet, render_v1: RenderV1, issuer: str = ""
 ) -> list[dict[str, Any]]:
     """The sender's inputs for every config of the owed event's task (none if the task
     or its configs are gone)."""
@@ -137,37 +137,10 @@ async def notifications_for(
     if snapshot is None:
         return []
     records = await events.push.records(owed.keys)
-    return [sender_input(owed, snapshot.task, r, keys, issuer) for r in records]
-
-
-class DeadLetters:
-    """Notifications that exhausted their retries or were refused, as a Redis stream
-    (``<prefix>:push:dead``, about ``DEAD_LETTER_MAXLEN`` kept). A record names the
-    task, config, ``jti``, the webhook's host (never its path or query), the error and
-    when; never the token, credentials, signature or payload."""
-
-    def __init__(self, redis: Redis, prefix: str) -> None:
-        self.redis = redis
-        self.key = f"{prefix}:push:dead"
-
-    async def add(self, event: dict[str, Any], error: BaseException) -> None:
-        record: dict[Any, Any] = {
-            "taskId": str(event.get("taskId", "")),
-            "configId": str(event.get("configId", "")),
-            "webhookHost": urlsplit(str(event.get("url", ""))).hostname or "",
-            "error": type(error).__name__,
-            "cause": str(error)[:CAUSE_CHARS],
-            "failedAt": str(int(time.time())),
-        }
-        await self.redis.xadd(self.key, record, maxlen=DEAD_LETTER_MAXLEN, approximate=True)
-
-    async def all(self) -> list[dict[str, str]]:
-        entries: Any = await self.redis.xrange(self.key)
-        return [{_text(k): _text(v) for k, v in fields.items()} for _, fields in entries]
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    return [
+        sender_input(owed, snapshot.task, r, keys, issuer=issuer, render_v1=render_v1)
+        for r in records
+    ]
 
 
 class Delivery(Protocol):
@@ -219,6 +192,7 @@ class Dispatcher:
         outbox: Outbox,
         load_keys: Callable[[], Awaitable[KeySet]],
         deliver: Delivery,
+        render_v1: RenderV1,
         concurrency: int = 16,
         poll_seconds: float = 0.25,
         issuer: str = "",
@@ -228,6 +202,7 @@ class Dispatcher:
         self.load_keys = load_keys
         self.keys: KeySet | None = None
         self.deliver = deliver
+        self.render_v1 = render_v1
         self.poll_seconds = poll_seconds
         self.issuer = issuer
         self.concurrency = concurrency
@@ -278,7 +253,10 @@ class Dispatcher:
 
     async def _deliver_entry(self, owed: OwedEvent) -> None:
         keys = await self._signing_keys()
-        for event in await notifications_for(owed, self.events, keys, self.issuer):
+        notifications = await notifications_for(
+            owed, self.events, keys, self.render_v1, self.issuer
+        )
+        for event in notifications:
             done = f"{owed.keys.prefix}:{{b{owed.bucket}}}:push-done:{owed.idempotency_key}"
             config_id = str(event["configId"])
             if await self.events.redis.hexists(done, config_id):
@@ -289,45 +267,3 @@ class Dispatcher:
                 pipe.expire(done, DONE_SECONDS)
                 await pipe.execute()
         await self.outbox.ack(owed)
-
-
-async def dispatcher(settings: Settings, events: EventLog) -> Dispatcher:
-    """The dispatcher a worker runs while ``A2A_PUSH_NOTIFICATIONS`` is on: it starts the
-    state machine's executions when ``A2A_PUSH_STATE_MACHINE_ARN`` names one (AWS), and
-    sends from this process otherwise. One outbox consumer per process."""
-    prefix = settings.key_prefix
-    outbox = Outbox(
-        events.redis,
-        prefix=prefix,
-        buckets=settings.buckets,
-        consumer=f"{socket.gethostname()}-{os.getpid()}",
-        reclaim_after=settings.push_reclaim_seconds,
-    )
-    dead = DeadLetters(events.redis, prefix)
-    deliver: Delivery
-    if settings.push_state_machine_arn:
-        deliver = StartExecution(settings.push_state_machine_arn, dead)
-    else:
-        sender = Sender(
-            timeout=settings.push_timeout_seconds,
-            allow_insecure=settings.push_allow_private,
-            allow_private=settings.push_allow_private,
-        )
-        policy = RetryPolicy(attempts=settings.push_attempts, base=settings.push_retry_seconds)
-        deliver = SendHere(sender, dead, policy)
-    secret = settings.push_signing_keys_secret
-
-    async def load_keys() -> KeySet:
-        if secret:
-            return await secret_keys.load(events.redis, prefix, secret)
-        return await keystore.load_or_create(events.redis, prefix)
-
-    ready = Dispatcher(
-        events=events,
-        outbox=outbox,
-        load_keys=load_keys,
-        deliver=deliver,
-        issuer=settings.public_url,
-    )
-    await ready.start()
-    return ready

@@ -23,7 +23,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from a2a_gateway.push.delivery import DeadLetters
+    from a2a_gateway.push.dead_letters import DeadLetters
 
 MAX_INPUT_BYTES = 256 * 1024
 """Step Functions' limit on an execution's input (UTF-8)."""

@@ -34,10 +34,10 @@ from a2a_gateway import logs, tracing
 from a2a_gateway import metrics as m
 from a2a_gateway.config import ConfigError, Settings, connect_temporal
 from a2a_gateway.metrics import Metrics
-from a2a_gateway.push.delivery import dispatcher
 from a2a_gateway.routing import Routing
 from a2a_gateway.store.eventlog import EventLog
 from a2a_gateway.worker.activities import RedisTaskActivities
+from a2a_gateway.worker.dispatch import dispatcher
 from a2a_gateway.worker.workflow import TaskWorkflow
 
 if TYPE_CHECKING:
