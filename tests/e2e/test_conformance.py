@@ -19,6 +19,7 @@ import httpx
 import jsonschema
 import pytest
 
+from a2a_gateway.core.extensions import PUSH_EVERY_STATUS
 from tests.e2e.sse import events, message, rpc
 
 if TYPE_CHECKING:
@@ -889,12 +890,17 @@ async def test_agent_card(ctx: Ctx, card: tuple[str, str, str], push: bool) -> N
     assert body["name"] == name
     assert body["url"] == base + rpc_path.rstrip("/") + "/"
     assert body["preferredTransport"] == "JSONRPC"
-    assert body["capabilities"] == {
+    offered = [{"uri": PUSH_EVERY_STATUS, "required": False}]
+    capabilities = dict(body["capabilities"])
+    described = capabilities.pop("extensions", [])
+    assert all(e.pop("description") for e in described)  # its wording is not the contract
+    assert capabilities == {
         "streaming": True,
         "pushNotifications": push,
         "stateTransitionHistory": False,
         "extendedAgentCard": False,
     }
+    assert described == (offered if push else [])
     assert [i["protocolVersion"] for i in body["supportedInterfaces"]] == ["1.0", "1.0", "0.3"]
     assert "security" not in body and "securitySchemes" not in body
     assert body["supportsAuthenticatedExtendedCard"] is False

@@ -28,6 +28,7 @@ from a2a.types import (
     TaskPushNotificationConfig,
 )
 
+from a2a_gateway.core.extensions import PUSH_EVERY_STATUS
 from a2a_gateway.push.dead_letters import DeadLetters
 from a2a_gateway_dev.devstack import free_port
 from tests.conftest import GATEWAY_ENV
@@ -408,3 +409,49 @@ async def test_a_config_given_with_a_follow_up_message_is_kept_and_notified(
         ]
     (got,) = receiver.received
     assert got.path == "/later" and got.body["status"]["state"] == "completed"
+
+
+async def test_a_config_set_with_the_extension_gets_every_status_update(
+    deployment: Deployment, receiver_server: tuple[Receiver, str]
+) -> None:
+    """Activating ``PUSH_EVERY_STATUS`` (``X-A2A-Extensions``) on the request that sets a
+    config: that config hears every status of the task (each progress step), another
+    config of the same task only its end."""
+    receiver, hook = receiver_server
+    receiver.jwks_url, receiver.url = deployment.url + "/.well-known/jwks.json", hook
+    progress = deployment.url + "/agents/progress/"
+    async with httpx.AsyncClient(timeout=60) as http:
+        card = (await http.get(progress + ".well-known/agent-card.json")).json()
+        offered = [e["uri"] for e in card["capabilities"]["extensions"]]
+        assert offered == [PUSH_EVERY_STATUS]
+        start = rpc("message/send", message("steps=3 interval=0.3"))
+        start["params"]["configuration"] = {
+            "blocking": False,
+            "pushNotificationConfig": {**config(hook, "ends"), "id": "ends"},
+        }
+        task = (await http.post(progress, json=start)).json()["result"]
+        every = rpc(
+            "tasks/pushNotificationConfig/set",
+            {
+                "taskId": task["id"],
+                "pushNotificationConfig": {**config(hook, "every"), "id": "every"},
+            },
+        )
+        headers = {"X-A2A-Extensions": PUSH_EVERY_STATUS}
+        assert "result" in (await http.post(progress, json=every, headers=headers)).json()
+        await until(
+            lambda: any(
+                g.body["status"]["state"] == "completed" and g.path == "/every"
+                for g in receiver.received
+            )
+        )
+        await until(lambda: any(g.path == "/ends" for g in receiver.received))
+        await asyncio.sleep(0.5)  # nothing more may come
+    assert receiver.problems == []
+    ends = [g.body["status"]["state"] for g in receiver.received if g.path == "/ends"]
+    assert ends == ["completed"]
+    every_states = [g.body["status"] for g in receiver.received if g.path == "/every"]
+    assert every_states[-1]["state"] == "completed"
+    steps_seen = {s.get("message", {}).get("parts", [{}])[0].get("text") for s in every_states}
+    assert {"step 2/3", "step 3/3"} <= steps_seen  # the steps after the config was set
+    assert len({g.claims["jti"] for g in receiver.received}) == len(receiver.received)

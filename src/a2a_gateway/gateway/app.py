@@ -44,6 +44,7 @@ from starlette.routing import Route as HttpRoute
 from a2a_gateway import logs, tracing
 from a2a_gateway import metrics as m
 from a2a_gateway.config import Settings
+from a2a_gateway.core import extensions
 from a2a_gateway.core.limits import MAX_BATCH
 from a2a_gateway.errors import (
     ForbiddenError,
@@ -472,7 +473,14 @@ class Exchange:
         principal = self.admitted.identity.principal
         limits = self.admitted.limits
         return Call(
-            principal, self.route, self.version, last_event_id, deadline, limits, self.base_url
+            principal,
+            self.route,
+            self.version,
+            last_event_id,
+            deadline,
+            limits,
+            self.base_url,
+            extensions.activated(self.request.headers),
         )
 
 

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from a2a_gateway.core import extensions
+
 if TYPE_CHECKING:
     from a2a_gateway.config import Settings
     from a2a_gateway.routing import Route, Routing
@@ -191,6 +193,7 @@ def agent_card(routing: Routing, route: Route, base_url: str, settings: Settings
             "pushNotifications": settings.push_notifications,
             "stateTransitionHistory": False,
             "extendedAgentCard": authenticated,
+            **({"extensions": offered_extensions()} if settings.push_notifications else {}),
         },
         "defaultInputModes": route.input_modes,
         "defaultOutputModes": route.output_modes,
@@ -210,3 +213,12 @@ def agent_card(routing: Routing, route: Route, base_url: str, settings: Settings
     if documentation:
         card["documentationUrl"] = documentation
     return card
+
+
+def offered_extensions() -> list[dict[str, object]]:
+    """``capabilities.extensions``: what a client may activate (``core.extensions``), the
+    same shape in 0.3 and 1.0 (``uri``, ``description``, ``required``)."""
+    return [
+        {"uri": uri, "description": text, "required": False}
+        for uri, text in extensions.DESCRIPTIONS.items()
+    ]

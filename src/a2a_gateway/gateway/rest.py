@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HttpRoute
 
+from a2a_gateway.core import extensions
 from a2a_gateway.errors import (
     InternalError,
     InvalidParamsError,
@@ -114,7 +115,8 @@ class RestApi:
         admitted: Admitted = request.state.admitted
         principal, limits = admitted.identity.principal, admitted.limits
         base_url = guards.public_base_url(request, self.settings)
-        return Call(principal, route, V1, last_event_id, deadline, limits, base_url)
+        activated = extensions.activated(request.headers)
+        return Call(principal, route, V1, last_event_id, deadline, limits, base_url, activated)
 
     async def _admit(self, request: Request, operation: str, task_id: str = "") -> Response | None:
         """Admit the caller (kept on ``request.state``), or the response refusing it; the

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from a2a_gateway.core.contract import MessageRef, TaskInput
+from a2a_gateway.core.extensions import PUSH_EVERY_STATUS
 from a2a_gateway.core.states import TaskState
 from a2a_gateway.core.webhook import WebhookRefused, check_webhook_url
 from a2a_gateway.errors import (
@@ -108,6 +109,7 @@ class Call:
     deadline: float | None = None
     limits: Limits = field(default_factory=Limits)
     base_url: str = ""
+    extensions: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -597,8 +599,14 @@ class A2AService:
         self._check_push_url(config)
         limit = call.limits.push_configs_per_task
         try:
+            every_status = PUSH_EVERY_STATUS in call.extensions
             return await self.push.set(
-                keys, config, limit, version=call.version, issuer=call.base_url
+                keys,
+                config,
+                limit,
+                version=call.version,
+                issuer=call.base_url,
+                every_status=every_status,
             )
         except PushConfigLimitError as err:
             raise LimitExceededError(

@@ -7,7 +7,7 @@ task's configs: the payload in the shape of the version the config was set in (0
 ``authentication`` (as an ``Authorization`` value), and the JWT that signs it
 (``push.signing``: ``jti`` = the event's idempotency key and the config id, the same on
 every attempt and every dispatcher). The payload is the task as it is when the
-notification is built, which includes the owed event.
+notification is built, with the status the owed event set.
 
 ``Dispatcher`` claims outbox entries and hands each notification to a ``Delivery``: in
 AWS ``StartExecution`` (``push.stepfunctions``: the Express state machine runs the sender
@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from a2a_gateway.core.states import INTERRUPTED, TERMINAL
+from a2a_gateway.models import TaskStatus
 from a2a_gateway.push import keystore
 from a2a_gateway.push.sender import PushRejected, Sender
 from a2a_gateway.push.signing import notification_token
@@ -136,11 +138,23 @@ async def notifications_for(
     snapshot = await events.snapshot(owed.keys)
     if snapshot is None:
         return []
+    task = await _as_of(owed, events, snapshot.task)
     records = await events.push.records(owed.keys)
-    return [
-        sender_input(owed, snapshot.task, r, keys, issuer=issuer, render_v1=render_v1)
-        for r in records
-    ]
+    if owed.state not in TERMINAL and owed.state not in INTERRUPTED:
+        records = [r for r in records if r.every_status]  # only those that asked for it
+    return [sender_input(owed, task, r, keys, issuer=issuer, render_v1=render_v1) for r in records]
+
+
+async def _as_of(owed: OwedEvent, events: EventLog, task: Task) -> Task:
+    """``task`` with the status the owed event set (the task may have moved on since:
+    a notification tells of its own event); the task as it is if the event is gone."""
+    entries: Any = await events.redis.xrange(owed.keys.events, owed.event_id, owed.event_id)
+    for _id, fields in entries or []:
+        raw = fields.get(b"e") or fields.get("e")
+        status = json.loads(raw).get("status") if raw else None
+        if isinstance(status, dict):
+            return task.model_copy(update={"status": TaskStatus.model_validate(status)})
+    return task
 
 
 class Delivery(Protocol):

@@ -72,10 +72,12 @@ end
 for i = history_end + 1, #ARGV do
   redis.call('RPUSH', KEYS[4], ARGV[i])
 end
--- A task with push configs entering a final or interrupted state: one outbox entry for
--- this event (written once, as the event is), naming the task by its key.
-if KEYS[6] and ARGV[5] ~= '' and (terminal[state] or interrupted[state])
-    and redis.call('HLEN', KEYS[5]) > 0 then
+-- A task with push configs entering a final or interrupted state (or any status update,
+-- once a config asked for every one: 'push_all'): one outbox entry for this event
+-- (written once, as the event is), naming the task by its key.
+if KEYS[6] and ARGV[5] ~= '' and redis.call('HLEN', KEYS[5]) > 0
+    and (terminal[state] or interrupted[state]
+         or redis.call('HGET', KEYS[1], 'push_all') == '1') then
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', 100000, '*',
     'k', KEYS[1], 's', seq, 'i', id, 'st', state)
 end

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
     from a2a_gateway.store.keys import TaskKeys
 
-# KEYS: push hash, task snapshot (same slot). ARGV: config id, config JSON, cap.
+# KEYS: push hash, task snapshot (same slot). ARGV: config id, config JSON, cap, '1' when
+# the config wants every status update (the task then owes them all: append.lua).
 # Returns 1 when stored, 0 when the id is new and the task already holds ``cap`` configs.
 _SET = """
 local push, task = KEYS[1], KEYS[2]
@@ -35,6 +36,9 @@ if redis.call('HEXISTS', push, ARGV[1]) == 0 and redis.call('HLEN', push) >= ton
   return 0
 end
 redis.call('HSET', push, ARGV[1], ARGV[2])
+if ARGV[4] == '1' then
+  redis.call('HSET', task, 'push_all', '1')
+end
 local ttl = redis.call('PTTL', task)
 if ttl > 0 then
   redis.call('PEXPIRE', push, ttl)
@@ -63,6 +67,7 @@ class StoredConfig:
     config: PushNotificationConfig
     version: str = "0.3"
     issuer: str = ""
+    every_status: bool = False
 
 
 def _parse(raw: str | bytes) -> StoredConfig:
@@ -70,7 +75,12 @@ def _parse(raw: str | bytes) -> StoredConfig:
     data = json.loads(raw)
     if isinstance(data, dict) and isinstance(data.get("config"), dict):
         config = PushNotificationConfig.model_validate(data["config"])
-        return StoredConfig(config, str(data.get("version", "0.3")), str(data.get("issuer", "")))
+        return StoredConfig(
+            config,
+            str(data.get("version", "0.3")),
+            str(data.get("issuer", "")),
+            data.get("everyStatus") is True,
+        )
     return StoredConfig(PushNotificationConfig.model_validate(data))
 
 
@@ -89,13 +99,21 @@ class PushConfigStore:
         *,
         version: str = "0.3",
         issuer: str = "",
+        every_status: bool = False,
     ) -> PushNotificationConfig:
         """Store ``config`` with the task's remaining TTL, the protocol ``version`` it was
-        set in and the ``issuer`` of its notifications. One with the same id is replaced;
-        a new id beyond ``limit`` raises ``PushConfigLimitError`` and stores nothing."""
+        set in, the ``issuer`` of its notifications and whether it wants ``every_status``
+        update (which marks the task so that the append script owes them all). One with
+        the same id is replaced; a new id beyond ``limit`` raises ``PushConfigLimitError``
+        and stores nothing."""
         stored = config.model_copy(update={"id": config.id or keys.task_id})
-        record = {"config": stored.dump(), "version": version, "issuer": issuer}
-        args: list[Any] = [str(stored.id), json.dumps(record), limit]
+        record = {
+            "config": stored.dump(),
+            "version": version,
+            "issuer": issuer,
+            "everyStatus": every_status,
+        }
+        args: list[Any] = [str(stored.id), json.dumps(record), limit, "1" if every_status else "0"]
         if not await self._set(keys=[keys.push, keys.task], args=args):
             raise PushConfigLimitError(limit)
         return stored
