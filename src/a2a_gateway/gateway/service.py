@@ -36,6 +36,7 @@ from a2a_gateway.errors import (
     InvalidAgentResponseError,
     InvalidParamsError,
     LimitExceededError,
+    LimitsUnavailableError,
     PushNotificationNotSupportedError,
     RPCError,
     TaskNotCancelableError,
@@ -196,7 +197,7 @@ class A2AService:
         changes nothing. A follow-up reaches a task only in ``input-required`` or
         ``auth-required``; a final task refuses it.
         """
-        message, config = params.message, params.configuration
+        message = params.message
         self._negotiate(call.route, params)
         task_id = message.task_id
         if task_id is not None:
@@ -208,7 +209,7 @@ class A2AService:
             keys = self.events.keys(call.principal, task_id)
             snapshot = await self._find(call, task_id)
             if snapshot is not None:
-                await self._follow_up_push(call, keys, params)
+                await self._push_from_message(call, keys, params)
                 return await self._deliver(call, keys, snapshot, params)
             if call.version == V1:  # 1.0 §3.4.2: a taskId must name an existing task
                 raise TaskNotFoundError(data={"taskId": task_id})
@@ -229,15 +230,14 @@ class A2AService:
             snapshot = await self._find(call, task_id)
             if snapshot is None:
                 raise TaskNotFoundError(data={"taskId": task_id})
-            await self._follow_up_push(call, keys, params)
+            await self._push_from_message(call, keys, params)
             return await self._deliver(call, keys, snapshot, params)
         try:
             await self._hold_turn(call, task_id)
-        except LimitExceededError:
+        except (LimitExceededError, LimitsUnavailableError):  # refused, or not knowable now
             await self.events.discard(keys)
             raise
-        if config is not None and config.push_notification_config is not None:
-            await self._push_set(call, keys, config.push_notification_config)
+        await self._push_from_message(call, keys, params)
         try:
             await self._start(call, task, first)
         except Exception:
@@ -247,9 +247,11 @@ class A2AService:
             raise InternalError("The task could not be scheduled; retry later.") from None
         return Submission(keys, task, created.entry_id)
 
-    async def _follow_up_push(self, call: Call, keys: TaskKeys, params: MessageSendParams) -> None:
-        """A follow-up message's push config is stored before the message is delivered,
-        so the turn it starts already notifies it."""
+    async def _push_from_message(
+        self, call: Call, keys: TaskKeys, params: MessageSendParams
+    ) -> None:
+        """The push config a message carries is stored before its turn starts (for a new
+        task and for a follow-up alike), so that turn already notifies it."""
         config = params.configuration
         if config is not None and config.push_notification_config is not None:
             await self._push_set(call, keys, config.push_notification_config)
