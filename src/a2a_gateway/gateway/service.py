@@ -16,6 +16,7 @@ carries the Redis entry id it reflects, so a client can resume after any item wi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -235,7 +236,8 @@ class A2AService:
         try:
             await self._hold_turn(call, task_id)
         except (LimitExceededError, LimitsUnavailableError):  # refused, or not knowable now
-            await self.events.discard(keys)
+            with contextlib.suppress(RedisError, OSError):  # Redis may be what is unavailable
+                await self.events.discard(keys)
             raise
         await self._push_from_message(call, keys, params)
         try:
