@@ -18,7 +18,7 @@ CAUSE_CHARS = 300
 class DeadLetters:
     """Notifications that exhausted their retries or were refused, as a Redis stream
     (``<prefix>:push:dead``, about ``DEAD_LETTER_MAXLEN`` kept). A record names the
-    task, config, ``jti``, the webhook's host (never its path or query), the error and
+    task, config, the webhook's host (never its path or query), the error and
     when; never the token, credentials, signature or payload."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:

@@ -25,6 +25,7 @@ was not marked done, with the same ``jti``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -33,6 +34,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
+
+from redis.exceptions import RedisError
 
 from a2a_gateway.core.states import INTERRUPTED, TERMINAL
 from a2a_gateway.models import TaskStatus
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DONE_SECONDS = 7 * 24 * 3600
+MAX_IDLE_SECONDS = 2.0
 KEYS_SECONDS = 60.0
 
 
@@ -226,17 +230,29 @@ class Dispatcher:
     async def run(self) -> None:
         """Claim and deliver until cancelled, at most about ``concurrency`` entries at a
         time; deliveries in flight are cancelled with it (their entries stay
-        unacknowledged, to be reclaimed)."""
+        unacknowledged, to be reclaimed). While nothing is owed the poll interval doubles
+        up to ``MAX_IDLE_SECONDS``; an outbox that cannot be read (Redis down, or its
+        groups lost) is logged and read again later, with its groups made again."""
+        idle = self.poll_seconds
         try:
             while True:
                 free = self.concurrency - len(self._running)
-                owed = await self.outbox.claim(free) if free > 0 else []
+                try:
+                    owed = await self.outbox.claim(free) if free > 0 else []
+                except (RedisError, OSError) as err:
+                    log.warning("push outbox unreadable (%s: %s)", type(err).__name__, err)
+                    self.outbox.forget_groups()
+                    await asyncio.sleep(MAX_IDLE_SECONDS)
+                    continue
                 for entry in owed:
                     task = asyncio.create_task(self._deliver_entry(entry))
                     self._running.add(task)
                     task.add_done_callback(self._finished)
-                if not owed:
-                    await asyncio.sleep(self.poll_seconds)
+                if owed:
+                    idle = self.poll_seconds
+                else:
+                    await asyncio.sleep(idle)
+                    idle = min(idle * 2, MAX_IDLE_SECONDS)
         finally:
             for task in list(self._running):
                 task.cancel()
@@ -266,18 +282,33 @@ class Dispatcher:
         await self._signing_keys()
 
     async def _deliver_entry(self, owed: OwedEvent) -> None:
+        keeping = asyncio.create_task(self._keep_claimed(owed))
+        try:
+            await self._deliver_configs(owed)
+        finally:
+            keeping.cancel()
+            await asyncio.gather(keeping, return_exceptions=True)
+        await self.outbox.ack(owed)
+
+    async def _keep_claimed(self, owed: OwedEvent) -> None:
+        """While the entry is being delivered, keep other consumers from reclaiming it."""
+        while True:
+            await asyncio.sleep(self.outbox.reclaim_after / 3)
+            with contextlib.suppress(RedisError, OSError):  # then it may be reclaimed
+                await self.outbox.touch(owed)
+
+    async def _deliver_configs(self, owed: OwedEvent) -> None:
         keys = await self._signing_keys()
         notifications = await notifications_for(
             owed, self.events, keys, self.render_v1, self.issuer
         )
+        redis = self.events.redis
         for event in notifications:
-            done = f"{owed.keys.prefix}:{{b{owed.bucket}}}:push-done:{owed.idempotency_key}"
             config_id = str(event["configId"])
-            if await self.events.redis.hexists(done, config_id):
+            if await redis.hexists(owed.done_key, config_id):
                 continue  # delivered (or dead-lettered) before this entry was reclaimed
             await self.deliver(event)
-            async with self.events.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(done, config_id, "1")
-                pipe.expire(done, DONE_SECONDS)
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.hset(owed.done_key, config_id, "1")
+                pipe.expire(owed.done_key, DONE_SECONDS)
                 await pipe.execute()
-        await self.outbox.ack(owed)

@@ -12,11 +12,17 @@ new entries from every bucket in one pipelined round trip (no blocking read per 
 a worker holds no connection per bucket), then entries another consumer took and did not
 acknowledge within ``reclaim_after`` seconds (a worker killed mid-delivery: its entries
 are delivered by another, with the same idempotency keys). ``ack`` ends an entry.
-Outboxes are capped at about ``OUTBOX_MAXLEN`` entries each (the append script trims).
+``touch`` keeps an entry's
+idle time at zero while its delivery is still going on (a local delivery with retries can
+take longer than ``reclaim_after``), so that no other consumer takes it meanwhile. Reclaims
+run at most every quarter of ``reclaim_after`` (they only matter after it), so an idle
+consumer costs one pipelined read per poll. Outboxes are capped at about 100,000 entries
+each (the append script trims).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +34,6 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 GROUP = "push"
-OUTBOX_MAXLEN = 100_000  # the append script's MAXLEN for the outbox (stated there too)
 RECLAIM_AFTER_SECONDS = 60.0
 
 
@@ -36,7 +41,6 @@ RECLAIM_AFTER_SECONDS = 60.0
 class OwedEvent:
     """One outbox entry: a task's event that its push configs are to be told about."""
 
-    bucket: int
     entry_id: str  # the outbox entry's own id
     keys: TaskKeys
     seq: int
@@ -44,9 +48,18 @@ class OwedEvent:
     state: str
 
     @property
+    def bucket(self) -> int:
+        return self.keys.bucket
+
+    @property
     def idempotency_key(self) -> str:
         """The same for every attempt and every dispatcher: task, principal and event."""
         return f"{self.keys.principal}:{self.keys.task_id}:{self.seq}"
+
+    @property
+    def done_key(self) -> str:
+        """The hash of the configs already notified of this event (same slot)."""
+        return f"{self.keys.prefix}:{{b{self.keys.bucket}}}:push-done:{self.idempotency_key}"
 
 
 def _text(value: Any) -> str:
@@ -65,9 +78,7 @@ def parse_entry(
     if not key.startswith(head) or not principal or not task_id or not data.get("s", "").isdigit():
         return None
     keys = TaskKeys(principal, task_id, bucket, prefix)
-    return OwedEvent(
-        bucket, _text(entry_id), keys, int(data["s"]), data.get("i", ""), data.get("st", "")
-    )
+    return OwedEvent(_text(entry_id), keys, int(data["s"]), data.get("i", ""), data.get("st", ""))
 
 
 class Outbox:
@@ -88,6 +99,7 @@ class Outbox:
         self.consumer = consumer
         self.reclaim_after = reclaim_after
         self._grouped = False
+        self._reclaimed_at = float("-inf")
 
     def key(self, bucket: int) -> str:
         return outbox_key(self.prefix, bucket)
@@ -104,6 +116,10 @@ class Outbox:
                     raise
         self._grouped = True
 
+    def forget_groups(self) -> None:
+        """Create the groups again before the next read (Redis may have lost them)."""
+        self._grouped = False
+
     async def claim(self, count: int) -> list[OwedEvent]:
         """About ``count`` entries (at least one per bucket that has any): new ones from
         every bucket, then, if there is room, entries idle in another consumer's hands for
@@ -118,7 +134,9 @@ class Outbox:
         for bucket, reply in enumerate(replies):
             for _stream, entries in reply or []:
                 owed.extend(await self._parsed(bucket, entries))
-        if len(owed) < count:
+        due = time.monotonic() - self._reclaimed_at >= self.reclaim_after / 4
+        if len(owed) < count and due:
+            self._reclaimed_at = time.monotonic()
             owed.extend(await self._reclaim(count - len(owed)))
         return owed
 
@@ -147,6 +165,12 @@ class Outbox:
         if junk:
             await self.redis.xack(self.key(bucket), GROUP, *junk)
         return parsed
+
+    async def touch(self, event: OwedEvent) -> None:
+        """Reset the entry's idle time: its delivery is still going on here."""
+        await self.redis.xclaim(
+            self.key(event.bucket), GROUP, self.consumer, 0, [event.entry_id], justid=True
+        )
 
     async def ack(self, event: OwedEvent) -> None:
         """The entry is done (delivered or dead-lettered for every config): never again."""

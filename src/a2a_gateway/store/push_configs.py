@@ -27,23 +27,46 @@ if TYPE_CHECKING:
 
     from a2a_gateway.store.keys import TaskKeys
 
-# KEYS: push hash, task snapshot (same slot). ARGV: config id, config JSON, cap, '1' when
-# the config wants every status update (the task then owes them all: append.lua).
+# Whether the task owes every status update (``push_all`` on the task hash, read by
+# append.lua): set while any of its configs asked for every one (``everyStatus``), derived
+# from the configs again whenever one is stored or deleted, so it is never stale.
+_REFRESH_PUSH_ALL = """
+local function refresh_push_all(push, task)
+  if redis.call('EXISTS', task) == 0 then
+    return
+  end
+  for _, raw in ipairs(redis.call('HVALS', push)) do
+    local ok, record = pcall(cjson.decode, raw)
+    if ok and type(record) == 'table' and record.everyStatus == true then
+      redis.call('HSET', task, 'push_all', '1')
+      return
+    end
+  end
+  redis.call('HDEL', task, 'push_all')
+end
+"""
+
+# KEYS: push hash, task snapshot (same slot). ARGV: config id, record JSON, cap.
 # Returns 1 when stored, 0 when the id is new and the task already holds ``cap`` configs.
-_SET = """
+_SET = _REFRESH_PUSH_ALL + """
 local push, task = KEYS[1], KEYS[2]
 if redis.call('HEXISTS', push, ARGV[1]) == 0 and redis.call('HLEN', push) >= tonumber(ARGV[3]) then
   return 0
 end
 redis.call('HSET', push, ARGV[1], ARGV[2])
-if ARGV[4] == '1' then
-  redis.call('HSET', task, 'push_all', '1')
-end
+refresh_push_all(push, task)
 local ttl = redis.call('PTTL', task)
 if ttl > 0 then
   redis.call('PEXPIRE', push, ttl)
 end
 return 1
+"""
+
+# KEYS: push hash, task snapshot. ARGV: config id. Returns 1 when a config was removed.
+_DELETE = _REFRESH_PUSH_ALL + """
+local removed = redis.call('HDEL', KEYS[1], ARGV[1])
+refresh_push_all(KEYS[1], KEYS[2])
+return removed
 """
 
 
@@ -90,6 +113,7 @@ class PushConfigStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._set: AsyncScript = redis.register_script(_SET)
+        self._delete: AsyncScript = redis.register_script(_DELETE)
 
     async def set(
         self,
@@ -113,7 +137,7 @@ class PushConfigStore:
             "issuer": issuer,
             "everyStatus": every_status,
         }
-        args: list[Any] = [str(stored.id), json.dumps(record), limit, "1" if every_status else "0"]
+        args: list[Any] = [str(stored.id), json.dumps(record), limit]
         if not await self._set(keys=[keys.push, keys.task], args=args):
             raise PushConfigLimitError(limit)
         return stored
@@ -137,4 +161,4 @@ class PushConfigStore:
 
     async def delete(self, keys: TaskKeys, config_id: str) -> bool:
         """Remove one config; False if there was none with that id."""
-        return bool(await self.redis.hdel(keys.push, config_id))
+        return bool(await self._delete(keys=[keys.push, keys.task], args=[config_id]))
