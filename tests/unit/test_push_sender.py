@@ -6,9 +6,10 @@ the tests marked "Lambda package" build that package into a temporary directory 
 its ``app.py`` from there, as the Lambda runtime does (one of them in a Python that has
 nothing but the standard library).
 
-The receiver is a plain-HTTP ``http.server`` on 127.0.0.1, so these tests switch on the
-two escape hatches the production sender refuses by default (``http`` URLs and loopback
-addresses); separate tests prove that both are refused without them. Each notification is
+The receiver is a plain-HTTP ``http.server`` on 127.0.0.1, so these tests switch on
+``allow_private`` (``A2A_PUSH_ALLOW_PRIVATE``, local development), which lets loopback
+addresses through and ``http`` to them; separate tests prove that the production sender
+refuses both, and that ``allow_private`` allows ``http`` to loopback only. Each notification is
 signed with a real ES256 key set (``a2a_gateway.push.signing``), and the receiver verifies
 what it got with ``verify_notification`` against the key set's JWKS.
 """
@@ -16,6 +17,7 @@ what it got with ``verify_notification`` against the key set's JWKS.
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import json
 import logging
 import os
@@ -122,7 +124,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def local_sender(timeout: float = 5.0) -> push_sender.Sender:
-    return push_sender.Sender(timeout=timeout, allow_insecure=True, allow_private=True)
+    return push_sender.Sender(timeout=timeout, allow_private=True)
 
 
 # ------------------------------------------------------------------ what is sent
@@ -237,10 +239,22 @@ def test_unreachable_webhook_is_retryable() -> None:
 
 
 def test_production_defaults_refuse_plain_http(receiver: Receiver) -> None:
-    sender = push_sender.Sender(allow_private=True)
     with pytest.raises(push_sender.PushRejected, match="https"):
-        sender.send(event(receiver.url))
+        push_sender.Sender().send(event(receiver.url))
     assert receiver.requests == []
+
+
+def test_allow_private_allows_http_to_loopback_only(receiver: Receiver) -> None:
+    """``http`` only when every address of the host is loopback (private addresses pass
+    the address check, then the ``http`` rule refuses them before anything is sent)."""
+    sender = push_sender.Sender(timeout=1, allow_private=True)
+    assert sender.send(event(receiver.url))["delivered"] is True
+    target = push_sender.check_url("http://localhost:8080/hook", allow_private=True)
+    assert ipaddress.ip_address(target.address).is_loopback
+    for url in ("http://10.0.0.5/hook", "http://192.168.1.1/hook", "http://[fd00::1]/hook"):
+        with pytest.raises(push_sender.PushRejected, match="only to a loopback host"):
+            sender.send(event(url))
+    assert len(receiver.requests) == 1
 
 
 @pytest.mark.parametrize(
@@ -423,8 +437,7 @@ def test_lambda_app_uses_the_sender_beside_it(app: ModuleType, package: Path) ->
 def test_lambda_handler_reads_its_flags_from_the_environment(
     app: ModuleType, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("A2A_PUSH_ALLOW_INSECURE_URLS", "true")
-    monkeypatch.setenv("A2A_PUSH_ALLOW_PRIVATE_ADDRESSES", "1")
+    monkeypatch.setenv("A2A_PUSH_ALLOW_PRIVATE", "1")
     monkeypatch.setenv("A2A_PUSH_TIMEOUT_SECONDS", "3")
     monkeypatch.setattr(app, "SENDER", app.Sender.from_env())
     assert app.SENDER.timeout == 3
@@ -451,8 +464,7 @@ def test_lambda_package_runs_on_the_standard_library_alone(
         "print(json.dumps(app.handler(json.load(sys.stdin), None)))\n"
     )
     env = {
-        "A2A_PUSH_ALLOW_INSECURE_URLS": "true",
-        "A2A_PUSH_ALLOW_PRIVATE_ADDRESSES": "true",
+        "A2A_PUSH_ALLOW_PRIVATE": "true",
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
     }
     result = subprocess.run(
@@ -469,6 +481,18 @@ def test_lambda_package_runs_on_the_standard_library_alone(
     assert json.loads(result.stdout)["delivered"] is True
     assert receiver.requests[-1][2] == BODY.encode()
     receiver.verify()
+
+
+@pytest.mark.parametrize(("value", "allowed"), [(None, False), ("false", False), ("true", True)])
+def test_from_env_reads_the_gateways_allow_private_setting(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, allowed: bool
+) -> None:
+    """One setting for the set-time and send-time checks: ``A2A_PUSH_ALLOW_PRIVATE``."""
+    if value is None:
+        monkeypatch.delenv("A2A_PUSH_ALLOW_PRIVATE", raising=False)
+    else:
+        monkeypatch.setenv("A2A_PUSH_ALLOW_PRIVATE", value)
+    assert push_sender.Sender.from_env().allow_private is allowed
 
 
 def test_state_machine_knows_the_error_names(app: ModuleType) -> None:

@@ -6,7 +6,9 @@ Lambda package's ``app.py`` (built into a temporary directory by the function's 
 monkeypatched resolver (``socket.getaddrinfo``) and a ``socket.create_connection`` that
 fails the test if anything is dialled. The deadline, redirect and response-cap tests run
 against real TCP servers on 127.0.0.1 that misbehave on purpose (trickle, stay silent,
-flood); the sender switches on its two test flags (``http`` and loopback) to reach them.
+flood); the sender switches on ``allow_private`` (loopback, and ``http`` to it) to reach
+them. The address table is the one the gateway's set-time check uses too
+(``push.webhook_url``): every row is reachable and both checks judge it alike.
 Events are signed with a real ES256 key (``a2a_gateway.push.signing``).
 """
 
@@ -23,9 +25,11 @@ import pytest
 
 from a2a_gateway.push import sender as push_sender
 from a2a_gateway.push.signing import KeySet, notification_token
+from a2a_gateway.push.webhook_url import WebhookRefused, check_webhook_url
 from tests.unit.test_push_sender import build_lambda_package, import_lambda_app
 
 if TYPE_CHECKING:
+    import ipaddress
     from collections.abc import Callable, Iterator
     from types import ModuleType
 
@@ -43,7 +47,7 @@ def production_sender() -> push_sender.Sender:
 
 
 def local_sender(timeout: float = 1.0) -> push_sender.Sender:
-    return push_sender.Sender(timeout=timeout, allow_insecure=True, allow_private=True)
+    return push_sender.Sender(timeout=timeout, allow_private=True)
 
 
 def signed(url: object, body: object) -> str:
@@ -177,7 +181,8 @@ REFUSED = [
     "100::1",
     "5f00::1",
     "4000::1",
-    # IPv4-mapped: judged by the IPv4 address
+    # IPv4-mapped, whatever they embed (as the set-time check: a public one too)
+    "::ffff:8.8.8.8",
     "::ffff:127.0.0.1",
     "::ffff:169.254.169.254",
     "::ffff:10.0.0.1",
@@ -192,7 +197,6 @@ ALLOWED = [
     "100.63.255.255",
     "100.128.0.1",
     "172.32.0.1",
-    "::ffff:8.8.8.8",
     "2606:4700:4700::1111",
     "2001:4860:4860::8888",
     "2001:200::1",
@@ -224,9 +228,7 @@ def test_one_non_public_address_among_public_ones_is_enough(network: Network, ad
 @pytest.mark.parametrize("address", ALLOWED)
 def test_public_addresses_pass_and_the_connection_is_pinned(network: Network, address: str) -> None:
     network.addresses = [address, PUBLIC]
-    target = push_sender.check_url(
-        "https://hooks.example.com:8443/hook?x=1", allow_insecure=False, allow_private=False
-    )
+    target = push_sender.check_url("https://hooks.example.com:8443/hook?x=1", allow_private=False)
     assert (target.host, target.port, target.path, target.address) == (
         "hooks.example.com",
         8443,
@@ -259,6 +261,127 @@ def test_a_name_with_no_address_is_retryable(network: Network) -> None:
     with pytest.raises(push_sender.PushDeliveryFailed, match="no address"):
         production_sender().send(event("https://hooks.example.com/"))
     assert network.dialled == []
+
+
+# What A2A_PUSH_ALLOW_PRIVATE (local development) lets through at send time, and what it
+# never does: the metadata addresses and every form that embeds or reaches IPv4.
+LOCAL = ["127.0.0.1", "127.255.255.254", "10.0.0.1", "172.16.0.1", "192.168.1.1", "::1"]
+LOCAL += ["fc00::1", "fd12:3456::1"]
+NEVER_LOCAL = [
+    "169.254.169.254",
+    "fd00:ec2::254",
+    "::ffff:127.0.0.1",
+    "::ffff:10.0.0.1",
+    "::7f00:1",
+    "::ffff:0:7f00:1",
+    "64:ff9b::7f00:1",
+    "64:ff9b:1::a00:1",
+    "2002:7f00:1::",
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+    "100.64.0.1",
+    "0.0.0.0",
+    "::",
+    "fe80::1",
+    "fec0::1",
+    "ff02::1",
+    "224.0.0.1",
+]
+
+
+@pytest.mark.parametrize("address", LOCAL)
+def test_allow_private_lets_loopback_and_private_addresses_through(
+    network: Network, address: str
+) -> None:
+    network.addresses = [address]
+    with pytest.raises(push_sender.PushDeliveryFailed, match="ConnectionRefused"):
+        local_sender().send(event("https://hooks.example.com/hook"))
+    assert network.dialled == [(address, 443)]
+
+
+@pytest.mark.parametrize("address", NEVER_LOCAL)
+def test_allow_private_never_lets_metadata_or_embedded_forms_through(
+    network: Network, address: str
+) -> None:
+    network.addresses = [address]
+    with pytest.raises(push_sender.PushRejected, match="non-public"):
+        local_sender().send(event("https://hooks.example.com/hook"))
+    assert network.dialled == []
+
+
+@pytest.mark.parametrize(
+    ("addresses", "dialled"),
+    [
+        (["127.0.0.1"], True),
+        (["::1", "127.0.0.1"], True),
+        (["10.0.0.1"], False),
+        (["127.0.0.1", "192.168.1.1"], False),
+        (["fd12:3456::1"], False),
+    ],
+)
+def test_allow_private_allows_http_only_when_every_address_is_loopback(
+    network: Network, addresses: list[str], dialled: bool
+) -> None:
+    network.addresses = addresses
+    url = "http://hooks.example.com:8080/hook"
+    if dialled:
+        with pytest.raises(push_sender.PushDeliveryFailed, match="ConnectionRefused"):
+            local_sender().send(event(url))
+        assert network.dialled == [(addresses[0], 8080)]
+    else:
+        with pytest.raises(push_sender.PushRejected, match="only to a loopback host"):
+            local_sender().send(event(url))
+        assert network.dialled == []
+
+
+def uncovered(row: int) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The parts of row ``row``'s network that no earlier row holds (the first match
+    decides, so a row with none is dead)."""
+    networks = [network for network, _ in push_sender.NON_PUBLIC_NETWORKS]
+    left: list[Any] = [networks[row]]
+    for earlier in networks[:row]:
+        rest: list[Any] = []
+        for part in left:
+            if part.version != earlier.version or not part.overlaps(earlier):
+                rest.append(part)
+            elif not part.subnet_of(earlier):
+                rest.extend(part.address_exclude(earlier))
+        left = rest
+    return left
+
+
+ROWS = range(len(push_sender.NON_PUBLIC_NETWORKS))
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_every_row_of_the_address_table_is_reachable(row: int) -> None:
+    assert uncovered(row), f"{push_sender.NON_PUBLIC_NETWORKS[row][0]} is shadowed"
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_send_time_and_set_time_judge_every_row_alike(network: Network, row: int) -> None:
+    """For an address of each row (one no earlier row holds): both checks refuse it by
+    default, naming the row; with allow_private both pass it exactly when the row is local."""
+    _, expected = push_sender.NON_PUBLIC_NETWORKS[row]
+    address = min(uncovered(row)).network_address
+    assert push_sender.classify_address(address) == expected
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    url = f"https://{literal}/hook"
+    network.addresses = [str(address)]
+    with pytest.raises(push_sender.PushRejected, match="non-public") as raised:
+        production_sender().send(event("https://hooks.example.com/hook"))
+    assert expected.what in str(raised.value)
+    with pytest.raises(WebhookRefused) as refused:
+        check_webhook_url(url, allow_private=False)
+    assert refused.value.rule == "address" and expected.what in str(refused.value)
+    if expected.local:
+        check_webhook_url(url, allow_private=True)
+        with pytest.raises(push_sender.PushDeliveryFailed, match="ConnectionRefused"):
+            local_sender().send(event("https://hooks.example.com/hook"))
+    else:
+        with pytest.raises(WebhookRefused):
+            check_webhook_url(url, allow_private=True)
+        with pytest.raises(push_sender.PushRejected, match="non-public"):
+            local_sender().send(event("https://hooks.example.com/hook"))
 
 
 @pytest.mark.parametrize(

@@ -752,6 +752,28 @@ def test_push_notifications_are_on_and_delivered_through_the_state_machine(
     )
 
 
+def test_the_template_never_allows_private_webhooks(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    """``A2A_PUSH_ALLOW_PRIVATE`` is a local-development setting the template never sets:
+    not on any function (the gateways' set-time check, the sender Lambda's send-time
+    check), not in Globals, not in the worker's container (its sender), nowhere at all."""
+    environments: dict[str, dict[str, Any]] = {
+        "Globals": template.get("Globals", {}).get("Function", {}).get("Environment", {})
+    }
+    for name, resource in resources.items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            environments[name] = properties.get("Environment", {})
+        for container in properties.get("ContainerDefinitions", []):
+            environments[f"{name}/{container.get('Name')}"] = container.get("Environment", [])
+    assert "PushSenderFunction" in environments and "GatewayFunction" in environments
+    assert any(key.startswith("WorkerTaskDefinition/") for key in environments)
+    for where, environment in environments.items():
+        assert "A2A_PUSH_ALLOW" not in json.dumps(environment), where
+    assert "A2A_PUSH_ALLOW" not in TEMPLATE.read_text(encoding="utf-8")
+
+
 def test_the_gateways_never_read_the_push_signing_keys(resources: dict[str, Any]) -> None:
     """The keys' secret is named to the worker only; no other role or environment names it."""
     for name, resource in resources.items():

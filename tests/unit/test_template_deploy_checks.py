@@ -461,7 +461,7 @@ def load_sender() -> ModuleType:
 def test_sender_errors_never_quote_the_url_or_the_token() -> None:
     """The sender's messages become the dead letter's cause: they name the host at most."""
     app = load_sender()
-    sender = app.Sender(timeout=1, allow_insecure=False, allow_private=False)
+    sender = app.Sender(timeout=1, allow_private=False)
     body = '{"id": "task-1"}'
     claims = base64.urlsafe_b64encode(
         json.dumps({"bodySha256": body_digest(body.encode())}).encode()

@@ -1,12 +1,14 @@
-"""The set-time webhook URL check (``core.webhook``): every refused form with its rule and
-reason, the URLs that pass, and what ``allow_private`` lifts and what it does not."""
+"""The set-time webhook URL check (``push.webhook_url``): every refused form with its rule
+and reason, the URLs that pass, and what ``allow_private`` lifts and what it does not. Its
+address table is the sender's (``push.sender.NON_PUBLIC_NETWORKS``);
+``test_push_sender_ssrf.py`` checks that both judge every row of it alike."""
 
 from __future__ import annotations
 
 import pytest
 
 from a2a_gateway.core.limits import MAX_URI_LENGTH
-from a2a_gateway.core.webhook import WebhookRefused, check_webhook_url
+from a2a_gateway.push.webhook_url import WebhookRefused, check_webhook_url
 
 # (url, rule, words of the reason) refused whatever allow_private says.
 ALWAYS_REFUSED: list[tuple[str, str, str]] = [

@@ -24,7 +24,7 @@ MAX_LIST_ITEMS = 100
 
 MAX_URI_LENGTH = 2048
 """Longest URI: a push notification URL or an extension URI. The webhook URL check
-(``core.webhook``, at set time) enforces it too, whatever the request model allowed."""
+(``push.webhook_url``, at set time) enforces it too, whatever the request model allowed."""
 
 MAX_MEDIA_TYPE_LENGTH = 255
 """Longest media type (``mimeType``, an accepted output mode); RFC 6838 allows 127 + 127."""

@@ -30,7 +30,6 @@ from redis.exceptions import RedisError
 from a2a_gateway.core.contract import MessageRef, TaskInput
 from a2a_gateway.core.extensions import PUSH_EVERY_STATUS
 from a2a_gateway.core.states import TaskState
-from a2a_gateway.core.webhook import WebhookRefused, check_webhook_url
 from a2a_gateway.errors import (
     ContentTypeNotSupportedError,
     InternalError,
@@ -58,6 +57,7 @@ from a2a_gateway.models import (
     trim_history,
 )
 from a2a_gateway.modes import any_match, part_media_type
+from a2a_gateway.push.webhook_url import WebhookRefused, check_webhook_url
 from a2a_gateway.store.eventlog import entry_key, is_entry_id, status_event
 from a2a_gateway.store.hub import SubscriptionEnded
 from a2a_gateway.store.keys import is_valid_id
@@ -624,7 +624,7 @@ class A2AService:
             ) from None
 
     def _check_push_url(self, config: PushNotificationConfig) -> None:
-        """Refuse (-32602) a webhook URL that breaks a set-time rule (``core.webhook``);
+        """Refuse (-32602) a webhook URL that breaks a set-time rule (``push.webhook_url``);
         the message names the rule, ``data.rule`` is its short name."""
         try:
             check_webhook_url(config.url, allow_private=self.settings.push_allow_private)

@@ -29,29 +29,32 @@ Contract:
   when given.
 * Input errors are refused at once with ``PushRejected``, before anything is resolved or
   sent: an event that is not an object; a ``url`` that is missing, not a string, not
-  ``https`` (``http`` only with the test flag), has no valid host name or IP literal, has
-  credentials (any ``@``), spaces, control or non-ASCII characters, or a port outside
-  1-65535; a ``body`` that is missing, not a string, not encodable as UTF-8, over the
-  cap, or not a JSON object's text; a ``contentType`` other than the two above (absent or
-  ``null`` is the default); a ``token`` or ``authorization`` that is neither
+  ``https`` (``http`` only with ``allow_private``, below), has no valid host name or IP
+  literal, has credentials (any ``@``), spaces, control or non-ASCII characters, or a port
+  outside 1-65535; a ``body`` that is missing, not a string, not encodable as UTF-8, over
+  the cap, or not a JSON object's text; a ``contentType`` other than the two above (absent
+  or ``null`` is the default); a ``token`` or ``authorization`` that is neither
   absent/``null``/``""`` nor a string that is a valid header value; a ``signature`` that
   is missing, not a compact JWT (three base64url parts), or whose ``bodySha256`` is not
   the body's; a ``taskId`` or ``configId`` that is neither absent/``null`` nor a string.
   No input error escapes as another exception (the state machine would retry it).
-* Only hosts whose every address is public are called. Refused: loopback, private
-  (RFC 1918), CGNAT ``100.64.0.0/10``, ``0.0.0.0/8``, link-local (instance metadata
-  ``169.254.169.254``), the IETF, documentation, benchmarking, multicast and reserved
-  ranges; for IPv6 everything outside global unicast ``2000::/3`` (so unique-local
-  ``fc00::/7`` incl. the metadata ``fd00:ec2::254``, site-local, link-local, multicast,
-  the unspecified address and loopback), and, whatever IPv4 address they embed, the
-  translation and tunnelling prefixes: IPv4-compatible ``::/96``, IPv4-translated
-  ``::ffff:0:0:0/96``, NAT64 ``64:ff9b::/96`` and ``64:ff9b:1::/48``, 6to4 ``2002::/16``,
-  Teredo ``2001::/32`` (with all of ``2001::/23``), documentation ``2001:db8::/32`` and
-  ``3fff::/20``. An IPv4-mapped address (``::ffff:a.b.c.d``) is judged by its IPv4
-  address. The connection goes to the address that was checked (no second lookup).
-  ``A2A_PUSH_ALLOW_INSECURE_URLS`` / ``A2A_PUSH_ALLOW_PRIVATE_ADDRESSES`` (``from_env``;
-  ``allow_insecure`` / ``allow_private``) lift these rules for tests only. The Lambda
-  runs outside the VPC as a second fence.
+* Only hosts whose every address is public are called. ``NON_PUBLIC_NETWORKS`` is the one
+  table of what is not, and ``classify_address`` the one judge: the gateway's set-time
+  check (``a2a_gateway.push.webhook_url``) imports both from here. Refused: loopback,
+  private (RFC 1918), CGNAT ``100.64.0.0/10``, ``0.0.0.0/8``, link-local (instance
+  metadata ``169.254.169.254``), the IETF, documentation, benchmarking, multicast and
+  reserved ranges; for IPv6 the unspecified address, loopback, unique-local ``fc00::/7``,
+  the metadata ``fd00:ec2::254``, link-local, site-local, multicast, documentation
+  (``2001:db8::/32``, ``3fff::/20``), discard, SRv6 and the rest of ``2001::/23``, any
+  address outside global unicast ``2000::/3``, and, whatever IPv4 address they embed, the
+  forms that embed or reach IPv4: IPv4-mapped ``::ffff:0:0/96``, IPv4-compatible
+  ``::/96``, IPv4-translated ``::ffff:0:0:0/96``, NAT64 ``64:ff9b::/96`` and
+  ``64:ff9b:1::/48``, 6to4 ``2002::/16``, Teredo ``2001::/32``. The connection goes to
+  the address that was checked (no second lookup). ``allow_private`` (``from_env``:
+  ``A2A_PUSH_ALLOW_PRIVATE``, the gateway's local-development setting, which the template
+  never sets) lets loopback and private (RFC 1918, unique-local) addresses through, never
+  the metadata addresses or the embedded forms, and allows ``http`` when every address
+  the host resolves to is loopback. The Lambda runs outside the VPC as a second fence.
 * Each attempt has ONE total deadline, ``A2A_PUSH_TIMEOUT_SECONDS`` (default 10): connect,
   TLS handshake, sending the request and receiving the status line and headers all count
   against it (the DNS lookup before it does not). ``http.client`` cannot do this (its
@@ -93,7 +96,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 logger = logging.getLogger(__name__)
@@ -117,47 +120,81 @@ _SEND_BYTES = 16384
 _HEADERS_END = re.compile(rb"\r?\n\r?\n")
 _STATUS_LINE = re.compile(rb"HTTP/1\.[0-9] ([1-5][0-9][0-9])(?:[ \t][^\r\n]*)?\r?")
 
-_REFUSED_IPV4 = tuple(
-    ipaddress.IPv4Network(network)
-    for network in (
-        "0.0.0.0/8",  # "this network", incl. the unspecified address
-        "10.0.0.0/8",  # private
-        "100.64.0.0/10",  # carrier-grade NAT (shared address space)
-        "127.0.0.0/8",  # loopback
-        "169.254.0.0/16",  # link-local, incl. the instance metadata 169.254.169.254
-        "172.16.0.0/12",  # private
-        "192.0.0.0/24",  # IETF protocol assignments (DS-Lite, NAT64 discovery, ...)
-        "192.0.2.0/24",  # documentation (TEST-NET-1)
-        "192.88.99.0/24",  # 6to4 relay anycast
-        "192.168.0.0/16",  # private
-        "198.18.0.0/15",  # benchmarking
-        "198.51.100.0/24",  # documentation (TEST-NET-2)
-        "203.0.113.0/24",  # documentation (TEST-NET-3)
-        "224.0.0.0/4",  # multicast
-        "240.0.0.0/4",  # reserved, incl. the limited broadcast 255.255.255.255
+
+class NonPublic(NamedTuple):
+    """Why an address may not be called, for a message (``what``), and whether
+    ``allow_private`` (``A2A_PUSH_ALLOW_PRIVATE``, local development) lets it through."""
+
+    what: str
+    local: bool
+
+
+# The one table of non-public addresses, the sender's (send time) and the gateway's (set
+# time, ``push.webhook_url``): (network, what it is, allowed with allow_private). The
+# first match decides, so an exception precedes the row that holds it (the metadata
+# fd00:ec2::254 before unique-local fc00::/7, Teredo before 2001::/23). Loopback and
+# private rows alone are local; the metadata addresses and every form that embeds or
+# reaches IPv4 never are, whatever they embed. ``classify_address`` then refuses what
+# no row names: IPv6 outside global unicast 2000::/3, and what ``ipaddress`` calls
+# non-global.
+NON_PUBLIC_NETWORKS: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, NonPublic], ...]
+NON_PUBLIC_NETWORKS = tuple(
+    (ipaddress.ip_network(network), NonPublic(what, local))
+    for network, what, local in (
+        ("0.0.0.0/8", "a this-network address (0.0.0.0/8)", False),
+        ("10.0.0.0/8", "a private address (10.0.0.0/8)", True),
+        ("100.64.0.0/10", "a shared CGNAT address (100.64.0.0/10)", False),
+        ("127.0.0.0/8", "a loopback address (127.0.0.0/8)", True),
+        ("169.254.0.0/16", "a link-local address (169.254.0.0/16, instance metadata)", False),
+        ("172.16.0.0/12", "a private address (172.16.0.0/12)", True),
+        ("192.0.0.0/24", "an IETF protocol assignment (192.0.0.0/24)", False),
+        ("192.0.2.0/24", "a documentation address (192.0.2.0/24)", False),
+        ("192.88.99.0/24", "a 6to4 relay address (192.88.99.0/24)", False),
+        ("192.168.0.0/16", "a private address (192.168.0.0/16)", True),
+        ("198.18.0.0/15", "a benchmarking address (198.18.0.0/15)", False),
+        ("198.51.100.0/24", "a documentation address (198.51.100.0/24)", False),
+        ("203.0.113.0/24", "a documentation address (203.0.113.0/24)", False),
+        ("224.0.0.0/4", "a multicast address (224.0.0.0/4)", False),
+        ("240.0.0.0/4", "a reserved address (240.0.0.0/4)", False),
+        ("::/128", "the unspecified address (::)", False),
+        ("::1/128", "the loopback address (::1)", True),
+        ("::ffff:0:0/96", "an IPv4-mapped address (::ffff:0:0/96)", False),
+        ("::/96", "an IPv4-compatible address (::/96)", False),
+        ("::ffff:0:0:0/96", "an IPv4-translated address (::ffff:0:0:0/96)", False),
+        ("64:ff9b::/96", "a NAT64 address (64:ff9b::/96)", False),
+        ("64:ff9b:1::/48", "a NAT64 address (64:ff9b:1::/48)", False),
+        ("100::/64", "a discard address (100::/64)", False),
+        ("2001::/32", "a Teredo address (2001::/32)", False),
+        ("2001:db8::/32", "a documentation address (2001:db8::/32)", False),
+        ("2001::/23", "an IETF protocol assignment (2001::/23)", False),
+        ("2002::/16", "a 6to4 address (2002::/16)", False),
+        ("3fff::/20", "a documentation address (3fff::/20)", False),
+        ("5f00::/16", "an SRv6 SID address (5f00::/16)", False),
+        ("fd00:ec2::254/128", "the instance metadata address (fd00:ec2::254)", False),
+        ("fc00::/7", "a unique-local address (fc00::/7)", True),
+        ("fe80::/10", "a link-local address (fe80::/10)", False),
+        ("fec0::/10", "a site-local address (fec0::/10)", False),
+        ("ff00::/8", "a multicast address (ff00::/8)", False),
     )
 )
 _IPV6_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
-_REFUSED_IPV6 = tuple(
-    ipaddress.IPv6Network(network)
-    for network in (
-        "::/96",  # IPv4-compatible (deprecated), incl. :: and ::1
-        "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
-        "64:ff9b::/96",  # NAT64, well-known prefix
-        "64:ff9b:1::/48",  # NAT64, local use
-        "100::/64",  # discard-only
-        "2001::/23",  # IETF protocol assignments: Teredo, benchmarking, ORCHID, ...
-        "2001::/32",  # Teredo (inside the above; named for the reader)
-        "2001:db8::/32",  # documentation
-        "2002::/16",  # 6to4
-        "3fff::/20",  # documentation
-        "5f00::/16",  # SRv6 SIDs
-        "fc00::/7",  # unique-local, incl. the instance metadata fd00:ec2::254
-        "fe80::/10",  # link-local
-        "fec0::/10",  # site-local (deprecated)
-        "ff00::/8",  # multicast
-    )
-)
+_RESERVED_IPV6 = NonPublic("a reserved IPv6 address (outside 2000::/3)", False)
+_NOT_GLOBAL = NonPublic("a non-public address", False)
+_NOT_AN_ADDRESS = NonPublic("something that is not an IP address", False)
+
+
+def classify_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> NonPublic | None:
+    """``None`` for a public unicast address; otherwise why it is not and whether
+    ``allow_private`` lets it through (``NON_PUBLIC_NETWORKS``, first match; then IPv6
+    outside ``2000::/3``; then what the standard library calls non-global)."""
+    for network, found in NON_PUBLIC_NETWORKS:
+        if address in network:
+            return found
+    if address.version == 6 and address not in _IPV6_GLOBAL_UNICAST:
+        return _RESERVED_IPV6
+    if not address.is_global:
+        return _NOT_GLOBAL
+    return None
 
 
 class PushRejected(Exception):
@@ -183,11 +220,13 @@ class Target:
     address: str
 
 
-def check_url(url: str, *, allow_insecure: bool, allow_private: bool) -> Target:
+def check_url(url: str, *, allow_private: bool) -> Target:
     """Parse and vet ``url``; raise ``PushRejected`` if it may not be called.
 
     A name that cannot be resolved is ``PushDeliveryFailed`` (DNS may recover); every
-    address it resolves to must be public, and the first one is the one connected to.
+    address it resolves to must be public (``classify_address``; with ``allow_private``
+    loopback and private ones pass too), and the first one is the one connected to.
+    ``http`` needs ``allow_private`` and a host whose every address is loopback.
     """
     if not isinstance(url, str) or not _URL_CHARACTERS.fullmatch(url):
         raise PushRejected("the webhook URL has spaces, control or non-ASCII characters")
@@ -198,7 +237,7 @@ def check_url(url: str, *, allow_insecure: bool, allow_private: bool) -> Target:
         raise PushRejected("the webhook URL is not valid") from None
     if parts.scheme not in ("https", "http") or not host:
         raise PushRejected("the webhook URL is not an http(s) URL with a host")
-    if parts.scheme == "http" and not allow_insecure:
+    if parts.scheme == "http" and not allow_private:
         raise PushRejected("webhook URLs must use https")
     if "@" in parts.netloc:
         raise PushRejected("webhook URLs must not carry credentials")
@@ -219,10 +258,13 @@ def check_url(url: str, *, allow_insecure: bool, allow_private: bool) -> Target:
     addresses = [str(info[4][0]) for info in infos]
     if not addresses:
         raise PushDeliveryFailed(f"{host} resolves to no address")
-    if not allow_private:
-        for address in addresses:
-            if not _is_public(address):
-                raise PushRejected(f"{host} resolves to a non-public address")
+    parsed = [_parse_address(address) for address in addresses]
+    for ip in parsed:
+        found = _NOT_AN_ADDRESS if ip is None else classify_address(ip)
+        if found is not None and not (found.local and allow_private):
+            raise PushRejected(f"{host} resolves to a non-public address: {found.what}")
+    if parts.scheme == "http" and not all(ip is not None and ip.is_loopback for ip in parsed):
+        raise PushRejected("webhook URLs must use https (http is allowed only to a loopback host)")
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
@@ -241,29 +283,12 @@ def _valid_host(host: str) -> bool:
     return 0 < len(name) <= 253 and all(_HOST_LABEL.fullmatch(x) for x in name.split("."))
 
 
-def _is_public(address: str) -> bool:
-    """Whether ``address`` is a globally routable unicast address no tunnel can redirect."""
+def _parse_address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address ``getaddrinfo`` returned, without its IPv6 zone id (``fe80::1%eth0``)."""
     try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        return ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if isinstance(ip, ipaddress.IPv4Address):
-        refused = any(ip in network for network in _REFUSED_IPV4)
-    else:
-        refused = ip not in _IPV6_GLOBAL_UNICAST or any(ip in n for n in _REFUSED_IPV6)
-    # The explicit lists above decide; the standard library's registry is a second opinion.
-    return not (
-        refused
-        or not ip.is_global
-        or ip.is_multicast
-        or ip.is_private
-        or ip.is_reserved
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_unspecified
-    )
+        return None
 
 
 class _Deadline:
@@ -477,33 +502,28 @@ class Sender:
         self,
         *,
         timeout: float = 10.0,
-        allow_insecure: bool = False,
         allow_private: bool = False,
     ) -> None:
         if not (math.isfinite(timeout) and timeout > 0):
             raise ValueError("the push timeout must be a positive number of seconds")
         self.timeout = timeout
-        self.allow_insecure = allow_insecure
         self.allow_private = allow_private
         self._tls: ssl.SSLContext | None = None
         self._tls_lock = threading.Lock()
 
     @classmethod
     def from_env(cls) -> Sender:
-        """``A2A_PUSH_TIMEOUT_SECONDS``, ``A2A_PUSH_ALLOW_INSECURE_URLS`` and
-        ``A2A_PUSH_ALLOW_PRIVATE_ADDRESSES`` (the last two for tests only)."""
+        """``A2A_PUSH_TIMEOUT_SECONDS`` and ``A2A_PUSH_ALLOW_PRIVATE`` (local development
+        only; the template never sets it)."""
         return cls(
             timeout=float(os.environ.get("A2A_PUSH_TIMEOUT_SECONDS", "10")),
-            allow_insecure=_flag("A2A_PUSH_ALLOW_INSECURE_URLS"),
-            allow_private=_flag("A2A_PUSH_ALLOW_PRIVATE_ADDRESSES"),
+            allow_private=_flag("A2A_PUSH_ALLOW_PRIVATE"),
         )
 
     def send(self, event: object) -> dict[str, Any]:
         """Deliver ``event``; every input is checked before anything is resolved or sent."""
         notification = parse_event(event)
-        target = check_url(
-            notification.url, allow_insecure=self.allow_insecure, allow_private=self.allow_private
-        )
+        target = check_url(notification.url, allow_private=self.allow_private)
         status = self._post(target, notification.body, notification.headers)
         summary = {
             "taskId": notification.task_id,

@@ -48,7 +48,9 @@ end
 
 # KEYS: push hash, task snapshot (same slot). ARGV: config id, record JSON, cap.
 # Returns 1 when stored, 0 when the id is new and the task already holds ``cap`` configs.
-_SET = _REFRESH_PUSH_ALL + """
+_SET = (
+    _REFRESH_PUSH_ALL
+    + """
 local push, task = KEYS[1], KEYS[2]
 if redis.call('HEXISTS', push, ARGV[1]) == 0 and redis.call('HLEN', push) >= tonumber(ARGV[3]) then
   return 0
@@ -61,13 +63,17 @@ if ttl > 0 then
 end
 return 1
 """
+)
 
 # KEYS: push hash, task snapshot. ARGV: config id. Returns 1 when a config was removed.
-_DELETE = _REFRESH_PUSH_ALL + """
+_DELETE = (
+    _REFRESH_PUSH_ALL
+    + """
 local removed = redis.call('HDEL', KEYS[1], ARGV[1])
 refresh_push_all(KEYS[1], KEYS[2])
 return removed
 """
+)
 
 
 class PushConfigLimitError(ValueError):

@@ -40,9 +40,7 @@ async def dispatcher(settings: Settings, events: EventLog) -> Dispatcher:
         deliver = StartExecution(settings.push_state_machine_arn, dead)
     else:
         sender = Sender(
-            timeout=settings.push_timeout_seconds,
-            allow_insecure=settings.push_allow_private,
-            allow_private=settings.push_allow_private,
+            timeout=settings.push_timeout_seconds, allow_private=settings.push_allow_private
         )
         policy = RetryPolicy(attempts=settings.push_attempts, base=settings.push_retry_seconds)
         deliver = SendHere(sender, dead, policy)

@@ -13,12 +13,15 @@
 4. A host that ends in a number is an IPv4 address in any spelling ``inet_aton`` and URL
    parsers accept (``2130706433``, ``0x7f.1``, ``0177.0.0.1``, ``127.1``); if it is not a
    valid one it is refused. Bracketed IPv6 is parsed by ``ipaddress``; a zone id is
-   refused. An address must be public unicast (see ``_V4`` and ``_V6``): private,
+   refused. An address must be public unicast as the sender judges it at send time:
+   ``classify_address`` and its table ``NON_PUBLIC_NETWORKS`` in
+   ``a2a_gateway.push.sender`` are the one definition for both checks. Private,
    loopback, link-local (instance metadata), CGNAT, this-network, unique-local,
-   site-local, multicast, documentation, benchmarking and reserved ranges are refused, and
-   so are IPv6 forms that embed or reach IPv4 (mapped, compatible, NAT64, 6to4, Teredo),
-   whatever they embed. With ``allow_private`` loopback and private (RFC 1918,
-   unique-local) literals pass; the metadata addresses and the rest never do.
+   site-local, multicast, documentation, benchmarking and reserved ranges are refused,
+   and so are IPv6 forms that embed or reach IPv4 (mapped, compatible, translated,
+   NAT64, 6to4, Teredo), whatever they embed. With ``allow_private`` loopback and
+   private (RFC 1918, unique-local) literals pass; the metadata addresses and the rest
+   never do.
 5. A name: letters, digits, ``-`` and ``_`` in labels of 1-63 (one trailing dot allowed).
    ``localhost`` and ``*.localhost`` are loopback (refused unless ``allow_private``).
    Names under TLDs that exist only inside networks (``.internal`` with
@@ -37,6 +40,7 @@ import ipaddress
 import re
 
 from a2a_gateway.core.limits import MAX_URI_LENGTH
+from a2a_gateway.push.sender import classify_address
 
 
 class WebhookRefused(ValueError):
@@ -64,51 +68,6 @@ _INTERNAL_TLDS = (
     "corp",
     "home",
 )
-_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
-
-# (network, what it is, allowed with allow_private); the first match decides.
-_V4 = [
-    (ipaddress.ip_network(net), what, local)
-    for net, what, local in [
-        ("0.0.0.0/8", "a this-network address (0.0.0.0/8)", False),
-        ("10.0.0.0/8", "a private address (10.0.0.0/8)", True),
-        ("100.64.0.0/10", "a shared CGNAT address (100.64.0.0/10)", False),
-        ("127.0.0.0/8", "a loopback address (127.0.0.0/8)", True),
-        ("169.254.0.0/16", "a link-local address (169.254.0.0/16, instance metadata)", False),
-        ("172.16.0.0/12", "a private address (172.16.0.0/12)", True),
-        ("192.0.0.0/24", "an IETF protocol assignment (192.0.0.0/24)", False),
-        ("192.0.2.0/24", "a documentation address (192.0.2.0/24)", False),
-        ("192.88.99.0/24", "a 6to4 relay address (192.88.99.0/24)", False),
-        ("192.168.0.0/16", "a private address (192.168.0.0/16)", True),
-        ("198.18.0.0/15", "a benchmarking address (198.18.0.0/15)", False),
-        ("198.51.100.0/24", "a documentation address (198.51.100.0/24)", False),
-        ("203.0.113.0/24", "a documentation address (203.0.113.0/24)", False),
-        ("224.0.0.0/4", "a multicast address (224.0.0.0/4)", False),
-        ("240.0.0.0/4", "a reserved address (240.0.0.0/4)", False),
-    ]
-]
-_V6 = [
-    (ipaddress.ip_network(net), what, local)
-    for net, what, local in [
-        ("::/128", "the unspecified address (::)", False),
-        ("::1/128", "the loopback address (::1)", True),
-        ("::ffff:0:0/96", "an IPv4-mapped address (::ffff:0:0/96)", False),
-        ("::/96", "an IPv4-compatible address (::/96)", False),
-        ("64:ff9b::/96", "a NAT64 address (64:ff9b::/96)", False),
-        ("64:ff9b:1::/48", "a NAT64 address (64:ff9b:1::/48)", False),
-        ("100::/64", "a discard address (100::/64)", False),
-        ("2001::/32", "a Teredo address (2001::/32)", False),
-        ("2001:db8::/32", "a documentation address (2001:db8::/32)", False),
-        ("2001::/23", "an IETF protocol assignment (2001::/23)", False),
-        ("2002::/16", "a 6to4 address (2002::/16)", False),
-        ("3fff::/20", "a documentation address (3fff::/20)", False),
-        ("fd00:ec2::254/128", "the instance metadata address (fd00:ec2::254)", False),
-        ("fc00::/7", "a unique-local address (fc00::/7)", True),
-        ("fe80::/10", "a link-local address (fe80::/10)", False),
-        ("fec0::/10", "a site-local address (fec0::/10)", False),
-        ("ff00::/8", "a multicast address (ff00::/8)", False),
-    ]
-]
 
 
 def check_webhook_url(url: str, *, allow_private: bool) -> None:
@@ -213,17 +172,12 @@ def _ipv4_number(label: str) -> int | None:
 def _check_address(
     address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_private: bool
 ) -> bool:
-    table = _V4 if address.version == 4 else _V6
-    for network, what, local in table:
-        if address in network:
-            if local and allow_private:
-                return address.is_loopback
-            raise WebhookRefused("address", f"the webhook URL's host is {what}")
-    if address.version == 6 and address not in _GLOBAL_UNICAST:
-        raise WebhookRefused("address", "the webhook URL's host is a reserved IPv6 address")
-    if not address.is_global:
-        raise WebhookRefused("address", "the webhook URL's host is not a public address")
-    return False
+    found = classify_address(address)
+    if found is None:
+        return False
+    if found.local and allow_private:
+        return address.is_loopback
+    raise WebhookRefused("address", f"the webhook URL's host is {found.what}")
 
 
 def _check_name(name: str, labels: list[str], *, allow_private: bool) -> bool:
