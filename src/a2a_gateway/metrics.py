@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -181,9 +182,10 @@ class Metrics:
         if emf:
             self._sinks.append(_emf)
         if cloudwatch:
-            self._sinks.append(_put_metric_data)
+            self._sinks.append(_PutMetricData())
         self._buffer = _Buffer() if self._sinks else None
         self._gauges: dict[Metric, Callable[[], float]] = {}
+        self._flushing = threading.Lock()
 
     @property
     def enabled(self) -> bool:
@@ -217,15 +219,17 @@ class Metrics:
     def flush(self) -> None:
         """Write what was recorded since the last flush to the CloudWatch sinks (EMF,
         ``PutMetricData``; a no-op without them); never raises. ``PutMetricData`` blocks:
-        an event loop calls this through ``asyncio.to_thread``."""
+        an event loop calls this through ``asyncio.to_thread``. Flushes from several threads
+        (the periodic one still running as the last begins) take turns."""
         if self._buffer is None:
             return
-        try:
-            groups = self._buffer.drain({m: read() for m, read in self._gauges.items()})
-            for sink in self._sinks:
-                sink(self.service, self.namespace, groups)
-        except Exception:
-            log.warning("metrics flush failed", exc_info=True)
+        with self._flushing:
+            try:
+                groups = self._buffer.drain({m: read() for m, read in self._gauges.items()})
+                for sink in self._sinks:
+                    sink(self.service, self.namespace, groups)
+            except Exception:
+                log.warning("metrics flush failed", exc_info=True)
 
 
 class _Prometheus:
@@ -277,15 +281,21 @@ Groups = dict[Dimensions, list[tuple[Metric, list[float]]]]
 
 class _Buffer:
     """Counters summed and durations sampled between flushes, for the CloudWatch sinks
-    (EMF documents, or ``PutMetricData``)."""
+    (EMF documents, or ``PutMetricData``). Thread-safe: the event loop records while a
+    flush drains from a thread of its own."""
 
     def __init__(self) -> None:
         self._sums: dict[tuple[Metric, Dimensions], float] = defaultdict(float)
         self._values: dict[tuple[Metric, Dimensions], list[float]] = defaultdict(list)
         self._seen: dict[tuple[Metric, Dimensions], int] = defaultdict(int)
+        self._lock = threading.Lock()
 
     def record(self, metric: Metric, value: float, labels: dict[str, str]) -> None:
         key = (metric, tuple(sorted(labels.items())))
+        with self._lock:
+            self._record(metric, key, value)
+
+    def _record(self, metric: Metric, key: tuple[Metric, Dimensions], value: float) -> None:
         if metric.kind == "counter":
             self._sums[key] += value
             return
@@ -300,16 +310,17 @@ class _Buffer:
 
     def drain(self, gauges: dict[Metric, float]) -> Groups:
         """What was recorded since the last drain, by dimension set, with the gauges."""
+        with self._lock:
+            sums, self._sums = self._sums, defaultdict(float)
+            samples, self._values = self._values, defaultdict(list)
+            self._seen = defaultdict(int)
         groups: Groups = defaultdict(list)
-        for (metric, dims), total in self._sums.items():
+        for (metric, dims), total in sums.items():
             groups[dims].append((metric, [total]))
-        for (metric, dims), values in self._values.items():
+        for (metric, dims), values in samples.items():
             groups[dims].append((metric, values))
         for metric, value in gauges.items():
             groups[()].append((metric, [value]))
-        self._sums.clear()
-        self._values.clear()
-        self._seen.clear()
         return groups
 
 
@@ -330,10 +341,28 @@ def _emf(service: str, namespace: str, groups: Groups) -> None:
         emf.flush_metrics()
 
 
-def _put_metric_data(service: str, namespace: str, groups: Groups) -> None:
+class _PutMetricData:
     """The same data through ``PutMetricData`` (ECS: standard output becomes logs only, no
-    metrics, without the CloudWatch agent). Blocking: call it from a thread."""
-    boto3: Any = importlib.import_module("boto3")  # only where this sink is on (aws extra)
+    metrics, without the CloudWatch agent). Blocking: call it from a thread. Its client is
+    made at the first flush and kept (making one resolves credentials and the endpoint)."""
+
+    def __init__(self) -> None:
+        self._client: Any = None
+
+    def __call__(self, service: str, namespace: str, groups: Groups) -> None:
+        data = _metric_data(service, groups)
+        if not data:
+            return
+        if self._client is None:  # flushes do not overlap (``Metrics.flush``)
+            boto3: Any = importlib.import_module("boto3")  # only where this sink is on
+            self._client = boto3.client("cloudwatch")
+        client = self._client
+        for start in range(0, len(data), 20):  # a conservative batch per request
+            client.put_metric_data(Namespace=namespace, MetricData=data[start : start + 20])
+
+
+def _metric_data(service: str, groups: Groups) -> list[dict[str, Any]]:
+    """``groups`` as ``PutMetricData``'s ``MetricData`` entries."""
     data = []
     for dims, entries in groups.items():
         dimensions = [{"Name": "service", "Value": service}]
@@ -347,9 +376,7 @@ def _put_metric_data(service: str, namespace: str, groups: Groups) -> None:
                     "Values": values,
                 }
             )
-    client = boto3.client("cloudwatch")
-    for start in range(0, len(data), 20):  # a conservative batch per request
-        client.put_metric_data(Namespace=namespace, MetricData=data[start : start + 20])
+    return data
 
 
 def _fraction(seen: int) -> float:

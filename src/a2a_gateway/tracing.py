@@ -64,9 +64,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TRACER_NAME = "a2a_gateway"
-UNTRACED_PATHS = frozenset({"/healthz"})
-"""Paths without a server span: load balancer and adapter health checks would drown the
-traces."""
+UNTRACED_PATHS = frozenset({"/healthz", "/metrics", "/.well-known/jwks.json", "/console"})
+UNTRACED_PREFIXES = ("/console/",)
+"""Paths without a server span: health checks, Prometheus scrapes, the push-notification
+keys and the console's files are polled or fetched, not protocol requests, and would drown
+the traces."""
 
 _NULL = contextlib.nullcontext()
 _provider: TracerProvider | None = None
@@ -228,10 +230,14 @@ class TracingMiddleware:
         self._traced = _server_spans(app, _provider) if _provider is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._traced is None or scope.get("path") in UNTRACED_PATHS:
+        if self._traced is None or _untraced(scope.get("path", "")):
             await self.app(scope, receive, send)
         else:
             await self._traced(scope, receive, send)
+
+
+def _untraced(path: str) -> bool:
+    return path in UNTRACED_PATHS or path.startswith(UNTRACED_PREFIXES)
 
 
 def _server_spans(app: ASGIApp, provider: TracerProvider) -> ASGIApp:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from a2a_gateway_dev.devstack import free_port
 from tests.conftest import GATEWAY_ENV
@@ -17,12 +18,14 @@ from tests.e2e.sse import events, message, rpc
 from tests.e2e.test_worker_restart import routes_file
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
     from pathlib import Path
 
     import httpx
 
     from a2a_gateway_dev.devstack import Stack
+
+T = TypeVar("T")
 
 
 def samples(text: str) -> dict[str, float]:
@@ -43,6 +46,36 @@ def json_lines(path: Path) -> list[dict[str, Any]]:
     return lines
 
 
+async def poll(
+    read: Callable[[], Awaitable[T]], done: Callable[[T], bool], seconds: float = 10
+) -> T:
+    """``read()`` every 0.1 s until ``done`` holds of its value or ``seconds`` pass; the last
+    value either way (the caller asserts on it, so a failure shows what was there)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = await read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(0.1)
+
+
+def scraper(http: httpx.AsyncClient, url: str) -> Callable[[], Awaitable[dict[str, float]]]:
+    async def scrape() -> dict[str, float]:
+        return samples((await http.get(url + "/metrics")).text)
+
+    return scrape
+
+
+def log_reader(path: Path) -> Callable[[], Awaitable[list[dict[str, Any]]]]:
+    async def read() -> list[dict[str, Any]]:
+        try:
+            return json_lines(path)
+        except (OSError, ValueError):  # not there yet, or a line half written
+            return []
+
+    return read
+
+
 async def test_metrics_logs_and_emf_of_a_stream(
     http: httpx.AsyncClient, start_gateway: Callable[..., str], tmp_path: Path
 ) -> None:
@@ -61,8 +94,14 @@ async def test_metrics_logs_and_emf_of_a_stream(
     )
     assert resumed[-1].result["status"]["state"] == "completed"
 
-    text = (await http.get(url + "/metrics")).text
-    found = samples(text)
+    # A stream's slot, its end and its request's count are recorded as its response
+    # closes, just after the client read its last event: scrape until they are there.
+    settled = {
+        'a2a_requests_total{status="2xx"}': 3,
+        'a2a_streams_ended_total{reason="final"}': 2,
+        "a2a_streams_active": 0,
+    }
+    found = await poll(scraper(http, url), lambda f: all(f.get(k) == v for k, v in settled.items()))
     assert found["a2a_streams_opened_total"] == 2
     assert found['a2a_streams_ended_total{reason="final"}'] == 2
     assert found["a2a_stream_resumes_total"] == 1
@@ -84,9 +123,20 @@ async def test_metrics_logs_and_emf_of_a_stream(
     writer.close()
     await writer.wait_closed()
 
-    await asyncio.sleep(1.5)  # a flush of the EMF buffer
     log = tmp_path / "gateway.log"
-    lines = json_lines(log)
+    wanted = {"StreamsOpened", "StreamsEnded", "EventsDelivered", "AppendToClientLatency"}
+
+    def flushed(lines: list[dict[str, Any]]) -> bool:
+        """The EMF buffer was flushed after the streams ended, and uvicorn logged."""
+        emf = [line for line in lines if "_aws" in line]
+        opened = sum(sum(d.get("StreamsOpened", [])) for d in emf)
+        return (
+            opened == 2
+            and wanted <= set().union(*emf)
+            and any(line.get("message") == "Invalid HTTP request received." for line in lines)
+        )
+
+    lines = await poll(log_reader(log), flushed)
     emf = [line for line in lines if "_aws" in line]
     opened = [d for d in emf if "StreamsOpened" in d]
     assert opened and sum(sum(d["StreamsOpened"]) for d in opened) == 2
@@ -94,9 +144,7 @@ async def test_metrics_logs_and_emf_of_a_stream(
     directives = [
         m["Name"] for d in emf for c in d["_aws"]["CloudWatchMetrics"] for m in c["Metrics"]
     ]
-    assert {"StreamsOpened", "StreamsEnded", "EventsDelivered", "AppendToClientLatency"} <= set(
-        directives
-    )
+    assert wanted <= set(directives)
     ended = [line for line in lines if str(line.get("message", "")).startswith("stream ended")]
     assert len(ended) == 2
     for line in ended:  # every log line of a request carries its correlation ids
@@ -122,6 +170,44 @@ async def test_metrics_can_be_turned_off(
     the load."""
     url = start_gateway(A2A_METRICS_ENDPOINT="false")
     assert (await http.get(url + "/metrics")).status_code == 404
+
+
+async def test_scrapes_keys_and_the_console_are_not_protocol_requests(
+    http: httpx.AsyncClient, start_gateway: Callable[..., str], tmp_path: Path
+) -> None:
+    """``/metrics``, ``/.well-known/jwks.json`` and ``/console/*`` are neither audited nor
+    counted in ``a2a_requests_total`` (a scraper would otherwise be most of the count):
+    between two protocol requests, five of them change neither the count nor the log."""
+    url = start_gateway(A2A_PUSH_NOTIFICATIONS="true", A2A_CONSOLE="true")
+    count = 'a2a_requests_total{status="2xx"}'
+    first = await http.post(url + "/", json=rpc("tasks/get", {"id": "first"}))
+    assert "x-request-id" in first.headers
+    before = await poll(scraper(http, url), lambda f: f.get(count) == 1)
+    assert before.get(count) == 1
+    for path in (
+        "/metrics",
+        "/metrics",
+        "/.well-known/jwks.json",
+        "/console/",
+        "/console/agents.json",
+    ):
+        response = await http.get(url + path)
+        assert response.status_code == 200, path
+        assert "x-request-id" not in response.headers, path  # the audit middleware adds it
+    last = await http.post(url + "/", json=rpc("tasks/get", {"id": "last"}))
+    assert "x-request-id" in last.headers
+    after = await poll(scraper(http, url), lambda f: f.get(count, 0) >= 2)
+    assert {k: v for k, v in after.items() if k.startswith("a2a_requests_total")} == {count: 2}
+
+    def both(lines: list[dict[str, Any]]) -> bool:
+        return [line.get("method") for line in lines].count("tasks/get") == 2
+
+    lines = await poll(log_reader(tmp_path / "gateway.log"), both)
+    audited = [line for line in lines if "requestId" in line]
+    assert [line["requestId"] for line in audited] == [
+        first.headers["x-request-id"],
+        last.headers["x-request-id"],
+    ]
 
 
 async def test_worker_turn_metrics_and_json_logs(
@@ -164,8 +250,17 @@ async def test_worker_turn_metrics_and_json_logs(
             await asyncio.sleep(0.1)
         assert [found.get(name) for name in wanted] == [1, 1]
         assert "a2a_task_queue_backlog" in found
-        await asyncio.sleep(1.5)
-        assert (tmp_path / "alive").exists()  # the liveness heartbeat
+
+        async def alive() -> bool:
+            return (tmp_path / "alive").exists()
+
+        assert await poll(alive, bool)  # the liveness heartbeat
+
+        def emf_flushed(lines: list[dict[str, Any]]) -> bool:
+            turns = {(d["Agent"], d["Outcome"]) for d in lines if "WorkerTurns" in d}
+            return len(turns) == 2 and any("TaskQueueBacklog" in d for d in lines)
+
+        await poll(log_reader(tmp_path / "worker-obs.log"), emf_flushed)
     finally:
         gateway.stop()
         worker.stop()

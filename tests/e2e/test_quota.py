@@ -381,7 +381,9 @@ async def test_an_idle_stream_whose_client_leaves_gives_its_place_back_at_once(
                         if frame.comment is not None:  # idle: only keep-alives now
                             break
         for _ in range(50):  # the gateway notices the clients left
-            if (await http.get(limited.url + "/healthz")).json()["streams"] == 0:
+            streams = (await http.get(limited.url + "/healthz")).json()["streams"]
+            if streams == 0:
                 break
             await asyncio.sleep(0.1)
+        assert streams == 0  # the last round has no next round to be refused
     await http.post(agent, json=rpc("tasks/cancel", {"id": task_id}), headers=limited.as_("small"))

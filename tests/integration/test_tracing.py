@@ -32,6 +32,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route as HttpRoute
 from temporalio.client import Client
 
 from a2a_gateway import tracing
@@ -50,7 +54,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from opentelemetry.sdk.trace import ReadableSpan
-    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
 
     from a2a_gateway_dev.devstack import Stack
 
@@ -293,6 +298,29 @@ async def test_a_stream_is_one_server_span_around_all_its_events(
     assert last.start_time is not None
     assert server.end_time > last.start_time  # the span lasts until the final event
     assert not [s for s in spans if s.name.endswith((" send", " receive"))]
+
+
+async def test_health_scrapes_keys_and_the_console_get_no_server_span(
+    exporter: InMemorySpanExporter,
+) -> None:
+    """What is polled or fetched as a file (``/healthz``, ``/metrics``, the JWKS, the
+    console) would drown the traces: only the protocol request is traced."""
+
+    async def ok(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    paths = ["/healthz", "/metrics", "/.well-known/jwks.json", "/console", "/console/x.js"]
+    app = Starlette(
+        routes=[HttpRoute(p, ok, methods=["GET", "POST"]) for p in [*paths, "/agents/{agent}"]],
+        middleware=[Middleware(tracing.TracingMiddleware)],
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        for path in paths:
+            assert (await http.get(path)).status_code == 200, path
+        assert (await http.post("/agents/echo")).status_code == 200
+    servers = [s.name for s in exporter.get_finished_spans() if s.kind is SpanKind.SERVER]
+    assert servers == ["POST /agents/{agent}"]
 
 
 async def test_off_it_wraps_nothing_and_intercepts_nothing(stack: Stack) -> None:

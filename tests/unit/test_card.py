@@ -4,8 +4,11 @@ as a2a-sdk 1.x parses it (strictly, and the way its client reads a served card).
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ from a2a.types import AgentCard as AgentCard02
 from a2a.types import APIKeySecurityScheme, HTTPAuthSecurityScheme, OpenIdConnectSecurityScheme
 
 from a2a_gateway.config import Settings
+from a2a_gateway.gateway import card as cards
 from a2a_gateway.gateway.card import agent_card, agent_path
 from a2a_gateway.routing import Routing, builtin
 from tests.interop import envs
@@ -127,6 +131,33 @@ def test_capabilities_and_documentation_follow_settings() -> None:
     assert rich["documentationUrl"] == "https://docs.example.com"
 
 
+def test_what_depends_on_the_settings_alone_is_built_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every card fetch used to build the security schemes twice and the offered
+    extensions again; they depend on the (frozen) settings alone, so equal settings share
+    them (an audience of its own: no earlier test built these)."""
+    calls: list[Settings] = []
+    schemes = cards.security_schemes
+
+    def counted(settings: Settings) -> dict[str, dict[str, str]]:
+        calls.append(settings)
+        return schemes(settings)
+
+    monkeypatch.setattr(cards, "security_schemes", counted)
+    settings = Settings(
+        auth="apikey,jwt", jwt_issuer=ISSUER, jwt_audience=uuid.uuid4().hex, push_notifications=True
+    )
+    routing = builtin()
+    made = [agent_card(routing, route, BASE, settings) for route in routing.routes.values()]
+    again = agent_card(routing, routing.routes["echo"], BASE, dataclasses.replace(settings))
+    assert len(calls) == 1
+    assert again["securitySchemes"].keys() == {"apikey", "jwt", "oidc"}
+    assert all(c["securitySchemes"] is again["securitySchemes"] for c in made)
+    assert again["capabilities"]["extensions"]
+    assert all(c["capabilities"]["extensions"] is again["capabilities"]["extensions"] for c in made)
+
+
 def test_modes_come_from_the_route() -> None:
     routing = builtin()
     echo = card("echo")
@@ -228,7 +259,8 @@ def test_card_states_exactly_the_configured_security(mode: str) -> None:
     ]
     named = {name for names in alternatives for name in names}
     assert set(c["securitySchemes"]) == named
-    for name, scheme in c["securitySchemes"].items():
+    for name, shared in c["securitySchemes"].items():
+        scheme = copy.deepcopy(shared)  # the card's fields are shared by every card
         description = scheme.pop("description")
         assert description
         (oneof,) = set(scheme) & ONEOFS

@@ -4,7 +4,10 @@ values per metric, counters summed, gauges read at the flush; nothing when both 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+import sys
+import threading
+import types
+from typing import TYPE_CHECKING, Any
 
 from a2a_gateway import metrics as m
 
@@ -94,3 +97,55 @@ def test_put_metric_data_sink_reaches_cloudwatch(monkeypatch: pytest.MonkeyPatch
         "WorkerTurns",
         (("Agent", "echo"), ("Outcome", "completed"), ("service", "worker")),
     ) in found
+
+
+def test_put_metric_data_makes_its_client_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client per flush resolved credentials and the endpoint every few seconds; the
+    sink keeps the one it made."""
+    made: list[str] = []
+    sent: list[dict[str, Any]] = []
+
+    class Client:
+        def put_metric_data(self, **request: Any) -> None:
+            sent.append(request)
+
+    def client(service: str) -> Client:
+        made.append(service)
+        return Client()
+
+    monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=client))
+    metrics = m.Metrics("worker", cloudwatch=True)
+    for _ in range(3):
+        metrics.record(m.STREAMS_OPENED)
+        metrics.flush()
+    assert made == ["cloudwatch"]
+    assert [r["MetricData"][0]["Values"] for r in sent] == [[1.0]] * 3
+
+
+def test_a_flush_from_another_thread_loses_nothing_recorded_meanwhile() -> None:
+    """The event loop records while ``asyncio.to_thread(flush)`` drains: every count lands
+    in exactly one flush."""
+    flushed: list[float] = []
+
+    def sink(service: str, namespace: str, groups: m.Groups) -> None:
+        flushed.extend(v for entries in groups.values() for _, vs in entries for v in vs)
+
+    metrics = m.Metrics("gateway", emf=True)
+    metrics._sinks = [sink]  # counted here instead of printed
+    recorded = 200_000
+    done = threading.Event()
+
+    def flushing() -> None:
+        while not done.is_set():
+            metrics.flush()
+
+    flusher = threading.Thread(target=flushing)
+    flusher.start()
+    try:
+        for _ in range(recorded):
+            metrics.record(m.STREAMS_OPENED)
+    finally:
+        done.set()
+        flusher.join()
+    metrics.flush()
+    assert sum(flushed) == recorded

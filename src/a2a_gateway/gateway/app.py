@@ -44,7 +44,6 @@ from starlette.routing import Route as HttpRoute
 from a2a_gateway import logs, tracing
 from a2a_gateway import metrics as m
 from a2a_gateway.config import Settings
-from a2a_gateway.core import extensions
 from a2a_gateway.core.limits import MAX_BATCH
 from a2a_gateway.errors import (
     ForbiddenError,
@@ -79,7 +78,7 @@ from a2a_gateway.gateway.protocol.base import (
 from a2a_gateway.gateway.protocol.legacy import LEGACY
 from a2a_gateway.gateway.protocol.v1 import V1
 from a2a_gateway.gateway.quota import Quota
-from a2a_gateway.gateway.rest import RestApi
+from a2a_gateway.gateway.rest import RestApi, request_call
 from a2a_gateway.gateway.runner import TaskRunner, TemporalRunner
 from a2a_gateway.gateway.service import CANCEL_WAIT_SECONDS, A2AService, Call
 from a2a_gateway.gateway.stream_place import StreamPlace
@@ -360,8 +359,9 @@ class Gateway:
             return handler
 
         async def card(call: Call, params: Any) -> Any:
-            base_url = self._base_url(exchange.request)
-            return self.extended_card_of(exchange.admitted, call.route, call.version, base_url)
+            return self.extended_card_of(
+                exchange.admitted, call.route, call.version, exchange.base_url
+            )
 
         return card
 
@@ -469,18 +469,13 @@ class Exchange:
     base_url: str
 
     def call(self, deadline: float | None) -> Call:
-        last_event_id = self.request.headers.get("last-event-id")
-        principal = self.admitted.identity.principal
-        limits = self.admitted.limits
-        return Call(
-            principal,
+        return request_call(
+            self.request,
+            self.admitted,
             self.route,
             self.version,
-            last_event_id,
-            deadline,
-            limits,
-            self.base_url,
-            extensions.activated(self.request.headers),
+            deadline=deadline,
+            base_url=self.base_url,
         )
 
 
@@ -584,7 +579,7 @@ def create_app(
                 yield
         finally:
             flusher.cancel()
-            metrics.flush()
+            await asyncio.to_thread(metrics.flush)
             await hub.close()
             await events.close()
 

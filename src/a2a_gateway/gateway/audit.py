@@ -12,8 +12,10 @@ Never in it: a credential, a token, a header value, a message, or anything of a 
 content. Fields a client chose (method, task id) are cut to ``FIELD_LIMIT`` characters;
 the JSON encoder escapes control characters, so a hostile value cannot forge a line.
 
-Cards and ``/healthz`` are not audited. The logger is ``a2a_gateway.audit``; it does not
-propagate, so the server's own log configuration neither duplicates nor drops it.
+Not protocol requests, so neither audited nor counted: cards, ``/healthz``, ``/metrics``,
+``/.well-known/jwks.json`` and the console (``unaudited``). The logger is
+``a2a_gateway.audit``; it does not propagate, so the server's own log configuration
+neither duplicates nor drops it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,12 @@ if TYPE_CHECKING:
 
 LOGGER = "a2a_gateway.audit"
 FIELD_LIMIT = 128
-UNAUDITED_SUFFIXES = ("/healthz", "/agent.json", "/agent-card.json")
+UNAUDITED_PATHS = frozenset({"/healthz", "/metrics", "/.well-known/jwks.json", "/console"})
+"""Health checks, scrapes, the push-notification keys and the console's redirect: polled
+or fetched as files, they would drown the log and ``Requests``."""
+UNAUDITED_PREFIXES = ("/console/",)
+UNAUDITED_SUFFIXES = ("/.well-known/agent.json", "/.well-known/agent-card.json")
+"""The cards, the default agent's and each named agent's."""
 
 log = logging.getLogger(LOGGER)
 
@@ -94,6 +101,15 @@ def configure() -> None:
     log.propagate = False
 
 
+def unaudited(path: str) -> bool:
+    """Whether a request for ``path`` is left out of the log and the metrics."""
+    return (
+        path in UNAUDITED_PATHS
+        or path.startswith(UNAUDITED_PREFIXES)
+        or path.endswith(UNAUDITED_SUFFIXES)
+    )
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
@@ -122,7 +138,7 @@ class AuditMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path.endswith(UNAUDITED_SUFFIXES):
+        if scope["type"] != "http" or unaudited(path):
             await self.app(scope, receive, send)
             return
         started = time.monotonic()

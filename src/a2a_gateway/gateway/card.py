@@ -30,10 +30,15 @@ gives its own cards (``agent_card_to_dict`` merges the 0.3 rendering into the 1.
   when a mode other than ``none`` is on.
 
 With ``none`` alone the card has no security fields at all.
+
+What depends on the settings alone (the security fields, the offered extensions) is built
+once per ``Settings`` and shared by every card made with them: a card is a read-only
+value, serialized as it is (``extended_card.extended`` copies before it adds).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from a2a_gateway.core import extensions
@@ -133,10 +138,13 @@ def security_schemes(settings: Settings) -> dict[str, dict[str, str]]:
 def security_alternatives(settings: Settings) -> list[list[str]]:
     """The requirement alternatives (OR), one per mode in the configured order, each the
     scheme names it needs; ``[]`` is anonymous (``none``). Empty with ``none`` alone."""
+    return _alternatives(settings, security_schemes(settings))
+
+
+def _alternatives(settings: Settings, schemes: dict[str, dict[str, str]]) -> list[list[str]]:
     modes = list(dict.fromkeys(settings.auth_modes))
     if modes == ["none"]:
         return []
-    schemes = security_schemes(settings)
     alternatives: list[list[str]] = []
     for mode in modes:
         if mode == "none":
@@ -155,16 +163,17 @@ def dual_scheme(openapi: dict[str, str]) -> dict[str, Any]:
     return {**openapi, _ONEOF[openapi["type"]]: fields}
 
 
+@functools.cache
 def security_fields(settings: Settings) -> dict[str, Any]:
     """``securitySchemes``, ``security`` (0.2.5/0.3) and ``securityRequirements`` (1.0) of
-    the configured modes; nothing for ``none`` alone."""
-    alternatives = security_alternatives(settings)
+    the configured modes; nothing for ``none`` alone. Built once per settings and shared
+    (module docstring): not to be changed."""
+    schemes = security_schemes(settings)
+    alternatives = _alternatives(settings, schemes)
     if not alternatives:
         return {}
     return {
-        "securitySchemes": {
-            name: dual_scheme(scheme) for name, scheme in security_schemes(settings).items()
-        },
+        "securitySchemes": {name: dual_scheme(scheme) for name, scheme in schemes.items()},
         "security": [{name: [] for name in names} for names in alternatives],
         "securityRequirements": [
             {"schemes": {name: {"list": []} for name in names}} for names in alternatives
@@ -215,9 +224,11 @@ def agent_card(routing: Routing, route: Route, base_url: str, settings: Settings
     return card
 
 
+@functools.cache
 def offered_extensions() -> list[dict[str, object]]:
     """``capabilities.extensions``: what a client may activate (``core.extensions``), the
-    same shape in 0.3 and 1.0 (``uri``, ``description``, ``required``)."""
+    same shape in 0.3 and 1.0 (``uri``, ``description``, ``required``). Built once and
+    shared (module docstring): not to be changed."""
     return [
         {"uri": uri, "description": text, "required": False}
         for uri, text in extensions.DESCRIPTIONS.items()

@@ -80,6 +80,29 @@ def error_response(err: RPCError, headers: dict[str, str] | None = None) -> Resp
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def request_call(
+    request: Request,
+    admitted: Admitted,
+    route: Route,
+    version: str,
+    *,
+    deadline: float | None,
+    base_url: str,
+) -> Call:
+    """The service call of an admitted request, in either binding: its caller and limits,
+    ``Last-Event-ID`` and the extensions its headers activate."""
+    return Call(
+        admitted.identity.principal,
+        route,
+        version,
+        request.headers.get("last-event-id"),
+        deadline,
+        admitted.limits,
+        base_url,
+        extensions.activated(request.headers),
+    )
+
+
 class RestApi:
     """The HTTP+JSON endpoints, bound to the service, the routing table, the settings, the
     process's capacity and the admission of callers (shared with the JSON-RPC endpoints),
@@ -111,12 +134,9 @@ class RestApi:
     def _call(self, request: Request, route: Route) -> Call:
         """The call of an admitted request (``_admit`` ran first)."""
         deadline = stream_deadline(request.headers, self.settings)
-        last_event_id = request.headers.get("last-event-id")
-        admitted: Admitted = request.state.admitted
-        principal, limits = admitted.identity.principal, admitted.limits
         base_url = guards.public_base_url(request, self.settings)
-        activated = extensions.activated(request.headers)
-        return Call(principal, route, V1, last_event_id, deadline, limits, base_url, activated)
+        admitted: Admitted = request.state.admitted
+        return request_call(request, admitted, route, V1, deadline=deadline, base_url=base_url)
 
     async def _admit(self, request: Request, operation: str, task_id: str = "") -> Response | None:
         """Admit the caller (kept on ``request.state``), or the response refusing it; the
