@@ -40,13 +40,10 @@ class BrowserSetupError(RuntimeError):
 
 @dataclass(frozen=True)
 class BrowserSetup:
-    """What a browser test runs: ``node`` on a script that imports ``puppeteer`` from
-    ``entry`` and launches ``chromium`` or ``firefox`` with :func:`launch_options`."""
+    """What a browser test runs: a script that imports ``puppeteer`` from ``entry`` and
+    launches :data:`CHROMIUM` or :data:`FIREFOX` with :func:`launch_options`."""
 
-    node: Path
     entry: Path
-    chromium: Path
-    firefox: Path
 
     def launch_options(self, browser: str, profile_dir: Path) -> dict[str, Any]:
         """:func:`launch_options`, for the fixture's users."""

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.browsers import (
-    CHROMIUM,
-    FIREFOX,
-    BrowserSetup,
-    ensure_browsers,
-    ensure_puppeteer,
-)
-from tests.interop.envs import NODE
+from tests.browser.browsers import BrowserSetup, ensure_browsers, ensure_puppeteer
 
 __all__ = ["BrowserSetup", "browser_setup"]
 
@@ -25,5 +18,4 @@ def browser_setup() -> BrowserSetup:
     """Chromium and Firefox ESR from apt and the npm project with puppeteer-core, installed
     if missing (a failed install raises: the tests that need them error, none is skipped)."""
     ensure_browsers()
-    entry = ensure_puppeteer()
-    return BrowserSetup(node=NODE, entry=entry, chromium=CHROMIUM, firefox=FIREFOX)
+    return BrowserSetup(entry=ensure_puppeteer())

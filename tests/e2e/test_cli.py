@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from a2a_gateway.client import parse_event_id
 from tests.unit.auth_issuer import AUDIENCE, issuer_with_one_key
 
 if TYPE_CHECKING:
@@ -136,17 +137,13 @@ def lines_json(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines()]
 
 
-def event_id(value: str) -> tuple[int, int]:
-    ms, seq = value.split("-")
-    return int(ms), int(seq)
-
-
 def test_json_stream_of_echo_completes(gateway_url: str) -> None:
     code, out, err = run("call", gateway_url, "--agent", "echo", "--json", "hello json world")
     assert code == 0, err
     events = lines_json(out)  # every line is JSON, nothing else on stdout
-    ids = [event_id(event["id"]) for event in events]
-    assert ids == sorted(ids)
+    ids = [parse_event_id(event["id"]) for event in events]
+    assert None not in ids
+    assert ids == sorted(ids)  # type: ignore[type-var]
     assert len(set(ids)) == len(ids)
     assert events[0]["result"]["kind"] == "task"
     assert events[-1]["result"]["status"]["state"] == "completed"
@@ -221,14 +218,19 @@ def test_errors_and_usage(gateway_url: str) -> None:
 
 
 def test_watch_follows_a_running_task(gateway_url: str) -> None:
-    task_id = started_task(gateway_url, "progress", "steps=8 interval=0.1")
+    """``watch`` starts while the task runs (thirty steps, three seconds): the task as it
+    is, then the steps that follow it, live, to the end."""
+    task_id = started_task(gateway_url, "progress", "steps=30 interval=0.1")
     code, out, err = run("watch", gateway_url, "--agent", "progress", "--json", task_id)
     assert code == 0, err
     events = lines_json(out)
     assert events[0]["result"]["id"] == task_id  # the task as it is, then what follows
+    assert events[0]["result"]["kind"] == "task"
+    followed = [e for e in events[1:] if e["result"]["kind"] == "status-update"]
+    assert any(e["result"]["status"]["state"] == "working" for e in followed), events
     assert events[-1]["result"]["status"]["state"] == "completed"
     artifacts = [e for e in events if e["result"]["kind"] in ("artifact-update", "task")]
-    assert any("finished 8 steps" in json.dumps(e) for e in artifacts)
+    assert any("finished 30 steps" in json.dumps(e) for e in artifacts)
     code, out, _ = run("watch", gateway_url, "--agent", "progress", task_id)  # already done
     assert code == 0
     assert "completed" in out
@@ -266,8 +268,9 @@ def test_a_cut_stream_resumes_and_says_so(start_gateway: Callable[..., str]) -> 
     assert code == 0, err
     items = lines_json(out)
     assert any("resumed" in item for item in items)
-    ids = [event_id(item["id"]) for item in items if "id" in item]
-    assert ids == sorted(set(ids))
+    ids = [parse_event_id(item["id"]) for item in items if "id" in item]
+    assert None not in ids
+    assert ids == sorted(set(ids))  # type: ignore[type-var]
     assert items[-1]["result"]["status"]["state"] == "completed"
 
 
@@ -313,6 +316,57 @@ def test_deadline_gives_up_with_the_position(start_gateway: Callable[..., str]) 
     code, out, _ = run("get", url, "--agent", "progress", "--json", task_id)
     assert json.loads(out)["status"]["state"] == "working"
     assert run("cancel", url, "--agent", "progress", task_id)[0] == 0
+
+
+def test_deadline_bounds_every_turn_together(gateway_url: str) -> None:
+    """``--deadline`` is one budget for the whole command, not one per stream: in a
+    two-round conversation whose first question is answered at once and the second after
+    the 3 s have passed, the second answer is not sent (exit 5, naming the task and where
+    it stopped), though no stream took long: a deadline given afresh to every turn would
+    let the conversation complete."""
+    deadline, rounds = 3.0, 2
+    args = ["call", gateway_url, "--agent", "ask", "--json", "--deadline", str(deadline)]
+    proc = subprocess.Popen(
+        [*CLI, *args, f"rounds={rounds}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    asked: list[str] = []
+    items: list[dict[str, Any]] = []
+    try:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        for line in proc.stdout:
+            items.append(json.loads(line))
+            result = items[-1]["result"]
+            if result.get("final") and result["status"]["state"] == "input-required":
+                asked.append(result["status"]["message"]["parts"][0]["text"])
+                if len(asked) == rounds:
+                    time.sleep(deadline + 0.2)  # the command's time runs out meanwhile
+                with contextlib.suppress(BrokenPipeError):
+                    proc.stdin.write(f"answer {len(asked)}\n")
+                    proc.stdin.flush()
+        err = proc.stderr.read()
+        code = proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None:
+                with contextlib.suppress(BrokenPipeError):
+                    pipe.close()
+    assert code == 5, err
+    assert "deadline" in err, err
+    assert asked == [f"What is your name? (question {n} of {rounds})" for n in (1, 2)], asked
+    task_id = items[0]["result"]["id"]
+    last_id = [item["id"] for item in items if item.get("id")][-1]
+    assert task_id in err and last_id in err, err
+    # It gave up before sending; the task still waits for the second answer.
+    code, out, _ = run("get", gateway_url, "--agent", "ask", "--json", task_id)
+    assert code == 0 and json.loads(out)["status"]["state"] == "input-required"
 
 
 def test_a_bearer_jwt_by_flag_or_environment(start_gateway: Callable[..., str]) -> None:

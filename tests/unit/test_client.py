@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import subprocess
 import sys
 import time
@@ -17,7 +18,9 @@ import pytest
 
 from a2a_gateway.client import (
     A2AClient,
+    A2AClientError,
     A2AError,
+    A2AHTTPError,
     ApiKeyAuth,
     BearerAuth,
     Dedupe,
@@ -84,8 +87,23 @@ def test_event_ids_compare_numerically() -> None:
     assert parse_event_id("10-0") == (10, 0)
     assert parse_event_id("9-5") < parse_event_id("10-0")  # type: ignore[operator]
     assert parse_event_id("10-10") > parse_event_id("10-2")  # type: ignore[operator]
-    for odd in ("", "abc", "1-", "-1", "1-2-3", "1.5-2", None, "1" * 21 + "-0"):
-        assert parse_event_id(odd) is None
+    top = 2**64 - 1
+    assert parse_event_id(f"{top}-{top}") == (top, top)
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        *("", "abc", "1-", "-1", "1-2-3", "1.5-2", None, "1" * 21 + "-0"),
+        # what the event log does not take for a stream id either (core.ids)
+        *(" 1-0", "1-0 ", "\uff11-\uff10", f"{2**64}-0", f"0-{2**64}"),
+    ],
+)
+def test_other_event_ids_are_opaque(odd: str | None) -> None:
+    assert parse_event_id(odd) is None
+    if odd:
+        seen = Dedupe("5-0")
+        assert seen.accept(odd) and not seen.accept(odd), "compared as an opaque id"
 
 
 def test_dedupe_drops_repeats_and_out_of_order_replays() -> None:
@@ -301,29 +319,29 @@ async def test_gives_up_after_max_attempts_without_progress() -> None:
 
 
 async def test_deadline_bounds_waits_and_reads() -> None:
-    # A Retry-After beyond the deadline fails at once, naming the last event.
+    # A Retry-After beyond the deadline fails without waiting for it (or for the deadline:
+    # the guard, a TimeoutError, would end the test first), naming the last event.
     script = Script(
         stream_of(frame("1-0", TASK), error=httpx.ReadError("x")),
-        lambda: httpx.Response(503, headers={"Retry-After": "30"}),
+        lambda: httpx.Response(503, headers={"Retry-After": "3600"}),
     )
-    started = time.monotonic()
-    async with client_for(script) as client:
+    async with client_for(script) as client, asyncio.timeout(30):
         with pytest.raises(StreamDeadlineExceeded) as raised:
-            await collect(client.stream("go", deadline=2))
-    assert time.monotonic() - started < 1
+            await collect(client.stream("go", deadline=60))
     assert raised.value.last_event_id == "1-0" and raised.value.task_id == "t"
 
-    # A stream that stays silent is cut at the deadline, not at the read timeout.
+    # A stream that stays silent is cut at the deadline, not when the body goes on (an
+    # hour later: the guard would end the test first).
     async def silent() -> AsyncIterator[bytes]:
         yield frame("3-0", TASK).encode()
-        await asyncio.sleep(30)
+        await asyncio.sleep(3600)
 
     quiet = Script(lambda: httpx.Response(200, headers=SSE, content=silent()))
     started = time.monotonic()
-    async with client_for(quiet, deadline=0.3) as client:
+    async with client_for(quiet, deadline=0.3) as client, asyncio.timeout(30):
         with pytest.raises(StreamDeadlineExceeded) as raised:
             await collect(client.stream("go"))
-    assert 0.25 < time.monotonic() - started < 2
+    assert time.monotonic() - started > 0.25, "not before the deadline"
     assert raised.value.last_event_id == "3-0"
 
 
@@ -336,6 +354,36 @@ async def test_unary_calls_retry_refusals() -> None:
     async with client_for(script) as client:
         assert await client.get("t") == task
     assert script.methods() == [("tasks/get", None), ("tasks/get", None)]
+
+
+async def test_calls_and_streams_read_answers_alike() -> None:
+    """One reading of an answer for both: a refusal is retried until the attempts run out
+    (then a call raises its HTTP error, a stream ``ResumeFailed``), any other HTTP error is
+    raised at once, a body that is no JSON-RPC response is a client error (not a
+    ``ValueError``), and so is a result where a stream was asked for."""
+    result = {"jsonrpc": "2.0", "id": "x", "result": TASK}
+    answers: dict[str, tuple[Callable[[], httpx.Response], int]] = {
+        "busy": (lambda: httpx.Response(503, text="busy"), 3),
+        "denied": (lambda: httpx.Response(401, text="who?"), 1),
+        "html": (lambda: httpx.Response(200, text="<html>"), 1),
+        "result": (lambda: httpx.Response(200, json=result), 1),
+    }
+    cases: list[tuple[str, bool, type[Exception], str]] = [
+        ("busy", False, A2AHTTPError, "HTTP 503: busy"),
+        ("busy", True, ResumeFailed, "2 reconnections without progress (http-503)"),
+        ("denied", False, A2AHTTPError, "HTTP 401: who?"),
+        ("denied", True, A2AHTTPError, "HTTP 401: who?"),
+        ("html", False, A2AClientError, "not a JSON-RPC response"),
+        ("html", True, A2AClientError, "not a JSON-RPC response"),
+        ("result", True, A2AClientError, "expected an event stream"),
+    ]
+    for name, stream, error, message in cases:
+        answer, requests = answers[name]
+        script = Script(*[answer] * 3)
+        async with client_for(script, max_attempts=2) as client:
+            with pytest.raises(error, match=re.escape(message)):
+                await (collect(client.resubscribe("t")) if stream else client.get("t"))
+        assert len(script.requests) == requests, (name, stream)
 
 
 # -- authentication -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from a2a_gateway.core import ids as core_ids
 from a2a_gateway.store.eventlog import entry_key, fold_artifacts, is_entry_id
 
 
@@ -88,6 +89,11 @@ def test_is_entry_id_accepts_stream_ids(value: str) -> None:
 )
 def test_is_entry_id_rejects_others(value: str) -> None:
     assert not is_entry_id(value)
+
+
+def test_the_id_rules_are_core_ids_own() -> None:
+    """One definition, which the client reads too (``parse_event_id``)."""
+    assert (is_entry_id, entry_key) == (core_ids.is_entry_id, core_ids.entry_key)
 
 
 def test_entry_key_orders_numerically() -> None:

@@ -10,7 +10,8 @@
 The same commands are ``a2a-gateway call|watch|get|cancel|card`` in the development tools.
 ``--agent NAME`` targets ``URL/agents/NAME/``; ``--token`` (``A2A_TOKEN``) sends a bearer
 token, ``--api-key`` (``A2A_API_KEY``) an API key; ``--deadline SECONDS`` bounds the whole
-command. ``--json`` prints one JSON object per line (each stream event with its ``id``, a
+command, every turn of a conversation together (an answer typed after it passed is not
+sent). ``--json`` prints one JSON object per line (each stream event with its ``id``, a
 reconnection as ``{"resumed": {...}}``) and nothing else, for scripts.
 
 Ctrl-C while a task runs asks whether to cancel it (``y``: ``tasks/cancel``; otherwise the
@@ -42,7 +43,7 @@ from rich.text import Text
 
 from a2a_gateway.client.auth import ApiKeyAuth, BearerAuth
 from a2a_gateway.client.client import PROTOCOLS, A2AClient
-from a2a_gateway.client.errors import A2AClientError
+from a2a_gateway.client.errors import A2AClientError, StreamDeadlineExceeded
 from a2a_gateway.client.types import Event, Resumed
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ class View:
         self.context_id: str | None = None
         self.state: str | None = None
         self.message = ""
-        self.final_result: dict[str, Any] | None = None
+        self.last_id: str | None = None  # the last event's id, to say where it stopped
         self._printed: tuple[str | None, str] | None = None
         self._artifacts: dict[str, str] = {}
         self._started = time.monotonic()
@@ -186,6 +187,8 @@ class View:
         result = cast("dict[str, Any]", event.result)
         if self.as_json:
             self.json_line({"id": event.id, "result": result})
+        if event.id is not None:
+            self.last_id = event.id
         if event.task_id and self.task_id is None:
             self.task_id = event.task_id
             if not self.as_json:
@@ -209,7 +212,6 @@ class View:
             self.message = status_text(result)
             self._log_status()
         if event.final:
-            self.final_result = result
             self.flush_artifacts()
 
     def _artifact(self, result: dict[str, Any]) -> None:
@@ -291,16 +293,34 @@ async def interruptible(coro: Awaitable[str | None]) -> str | None:
 
 
 class Session:
-    """One command's client, view and options."""
+    """One command's client, view and options. ``--deadline`` is counted from here: one
+    end for everything the command does (every stream of a multi-turn call)."""
 
     def __init__(self, args: argparse.Namespace, client: A2AClient, view: View) -> None:
         self.args = args
         self.client = client
         self.view = view
+        self.ends: float | None = None
+        if args.deadline is not None:
+            self.ends = time.monotonic() + args.deadline
+
+    def time_left(self) -> float | None:
+        """The seconds the command has left (``None``: no deadline); raises
+        ``StreamDeadlineExceeded`` once there are none."""
+        if self.ends is None:
+            return None
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            raise StreamDeadlineExceeded(
+                f"--deadline of {self.args.deadline}s exceeded",
+                last_event_id=self.view.last_id,
+                task_id=self.view.task_id,
+            )
+        return left
 
     async def follow(self, items: AsyncIterator[StreamItem]) -> int:
         """Follow the task to its end, answering ``input-required`` by a prompt."""
-        view, deadline = self.view, self.args.deadline
+        view = self.view
         while True:
             try:
                 state = await interruptible(consume(items, view))
@@ -321,7 +341,10 @@ class Session:
                     return await self.interrupted()
                 view.state, view.message = None, ""
                 items = self.client.stream(
-                    answer, task_id=view.task_id, context_id=view.context_id, deadline=deadline
+                    answer,
+                    task_id=view.task_id,
+                    context_id=view.context_id,
+                    deadline=self.time_left(),
                 )
                 continue
             if state == "auth-required":
@@ -411,17 +434,17 @@ async def run(args: argparse.Namespace, view: View) -> int:
         auth = ApiKeyAuth(args.api_key)
     async with A2AClient(url, auth=auth, protocol=args.protocol) as client:
         session = Session(args, client, view)
-        deadline: float | None = args.deadline
 
         async def bounded(call: Callable[[], Awaitable[Any]]) -> Any:
-            async with asyncio.timeout(deadline):
+            async with asyncio.timeout(session.time_left()):
                 return await call()
 
         if args.command == "call":
-            return await session.follow(client.stream(args.text, deadline=deadline))
+            return await session.follow(client.stream(args.text, deadline=session.time_left()))
         if args.command == "watch":
             view.task_id = args.task_id
-            return await session.follow(client.resubscribe(args.task_id, deadline=deadline))
+            items = client.resubscribe(args.task_id, deadline=session.time_left())
+            return await session.follow(items)
         if args.command == "get":
             print_task(view, await bounded(lambda: client.get(args.task_id)))
             return EXIT_OK

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -50,14 +49,16 @@ connection on a stream (the gateway sends a keep-alive every ``A2A_HEARTBEAT_SEC
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
 
-class _Retry(Exception):
-    """This connection ended before the final event: reconnect (``reason``), after
-    ``retry_after`` seconds when the server said so."""
+class _Refused(Exception):
+    """The server refused the request (``RETRYABLE_STATUSES``): nothing was done, so it can
+    be repeated (``reason`` says why), after ``retry_after`` seconds when the server said
+    so; ``error`` is what to raise when the retries run out."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
+    def __init__(self, response: httpx.Response) -> None:
+        self.reason = f"http-{response.status_code}"
+        super().__init__(self.reason)
+        self.retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        self.error = A2AHTTPError(response.status_code, response.text)
 
 
 def make_message(
@@ -255,17 +256,14 @@ class A2AClient:
                 response = await self._http.post(
                     self.url, json=body, headers={**self.headers, **extra}, auth=self._auth
                 )
+                return self._decode(method, _answer(response))
             except httpx.ConnectError:
                 if attempt == self.retry.max_attempts:
                     raise
-            else:
-                if response.status_code not in RETRYABLE_STATUSES:
-                    if response.status_code != 200:
-                        raise A2AHTTPError(response.status_code, response.text)
-                    return self._decode(method, _result(response.json()))
+            except _Refused as refused:
                 if attempt == self.retry.max_attempts:
-                    raise A2AHTTPError(response.status_code, response.text)
-                wait = retry_after_seconds(response.headers.get("retry-after"))
+                    raise refused.error from None
+                wait = refused.retry_after
             await asyncio.sleep(wait if wait is not None else self.retry.delay(attempt, self._rng))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -362,9 +360,11 @@ class A2AClient:
                         stream=True,
                     )
                 try:
-                    async with _within(ends, seen, task_id):
-                        error = await _error_body(response)
-                    _check(response, error)
+                    if not _is_event_stream(response):
+                        async with _within(ends, seen, task_id):
+                            await response.aread()
+                        _answer(response)  # raises for a refusal or an error
+                        raise A2AClientError(f"expected an event stream, got {response.text[:200]}")
                     if cause is not None:
                         yield Resumed(attempt, seen.last_id, cause)
                         cause = None
@@ -389,8 +389,8 @@ class A2AClient:
                             return
                 finally:
                     await response.aclose()
-            except _Retry as retry:  # refused: nothing was done, the request can be repeated
-                reason, retry_after = retry.reason, retry.retry_after
+            except _Refused as refused:  # nothing was done: the request can be repeated
+                reason, retry_after = refused.reason, refused.retry_after
                 cause = cause or reason
                 continue
             except (httpx.TransportError, httpx.StreamError) as err:
@@ -432,26 +432,22 @@ async def _within(ends: float | None, seen: Dedupe, task_id: str | None) -> Asyn
         ) from err
 
 
-async def _error_body(response: httpx.Response) -> Any:
-    """The body of a response that is not an event stream (JSON when it is), else None."""
+def _is_event_stream(response: httpx.Response) -> bool:
     content_type = response.headers.get("content-type", "")
-    if response.status_code == 200 and content_type.startswith("text/event-stream"):
-        return None
-    raw = await response.aread()
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode(errors="replace")
+    return response.status_code == 200 and content_type.startswith("text/event-stream")
 
 
-def _check(response: httpx.Response, body: Any) -> None:
+def _answer(response: httpx.Response) -> Any:
+    """The JSON-RPC result of a response that is not an event stream (its body read).
+    Raises ``_Refused`` for a refusal (``RETRYABLE_STATUSES``), ``A2AHTTPError`` for any
+    other status but 200, ``A2AError`` for a JSON-RPC error and ``A2AClientError`` for a
+    body that is no JSON-RPC response."""
     if response.status_code in RETRYABLE_STATUSES:
-        raise _Retry(
-            f"http-{response.status_code}",
-            retry_after_seconds(response.headers.get("retry-after")),
-        )
+        raise _Refused(response)
     if response.status_code != 200:
-        raise A2AHTTPError(response.status_code, str(body))
-    if body is not None:  # JSON where a stream was expected: an error
-        _result(body)
-        raise A2AClientError(f"expected an event stream, got {str(body)[:200]}")
+        raise A2AHTTPError(response.status_code, response.text)
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    return _result(body)

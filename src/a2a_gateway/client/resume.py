@@ -6,27 +6,25 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
+from a2a_gateway.core.ids import entry_key, is_entry_id
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
-
-_STREAM_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
 
 
 def parse_event_id(value: str | None) -> tuple[int, int] | None:
     """A Redis stream id ``ms-seq`` as ``(ms, seq)``, compared numerically (so
-    ``10-0`` comes after ``9-5``); ``None`` for anything else (an opaque id)."""
-    if value is None:
+    ``10-0`` comes after ``9-5``); ``None`` for anything else, an opaque id: what the
+    event log takes for a stream id (``core.ids``), nothing more (no spaces around it, no
+    part above 2^64-1)."""
+    if value is None or not is_entry_id(value):
         return None
-    match = _STREAM_ID.fullmatch(value.strip())
-    if match is None:
-        return None
-    return int(match.group(1)), int(match.group(2))
+    return entry_key(value)
 
 
 # How many id-less events ``Dedupe`` remembers by content (a digest each): a bound on a

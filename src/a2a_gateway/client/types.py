@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, cast
 
-TERMINAL_STATES = frozenset({"completed", "canceled", "failed", "rejected"})
-"""States after which a task never changes."""
+from a2a_gateway.core.states import INTERRUPTED, TERMINAL
 
-INTERRUPTED_STATES = frozenset({"input-required", "auth-required"})
-"""States in which a stream ends and the task waits for the client."""
+
+def ends_stream(state: object) -> bool:
+    """Whether a stream ends after a status in ``state``: a terminal or interrupted one
+    (``core.states``, a wire value such as ``input-required``)."""
+    return state in TERMINAL or state in INTERRUPTED
 
 
 class Part(TypedDict, total=False):
@@ -126,7 +128,7 @@ class Event:
         if self.kind == "status-update":
             return cast("dict[str, Any]", self.result).get("final") is True
         if self.kind == "task":
-            return self.state in TERMINAL_STATES or self.state in INTERRUPTED_STATES
+            return ends_stream(self.state)
         return self.kind == "message"
 
 

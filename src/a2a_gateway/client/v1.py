@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from a2a_gateway.client.types import INTERRUPTED_STATES, TERMINAL_STATES
+from a2a_gateway.client.types import ends_stream
 
 VERSION_HEADER = {"A2A-Version": "1.0"}
 
@@ -153,7 +153,7 @@ def status_update_from_v1(update: dict[str, Any]) -> dict[str, Any]:
     out["kind"] = "status-update"
     out["status"] = _status(update.get("status"))
     current = out["status"].get("state") if isinstance(out["status"], dict) else None
-    out["final"] = current in TERMINAL_STATES or current in INTERRUPTED_STATES
+    out["final"] = ends_stream(current)
     return out
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ResponseError
 
+from a2a_gateway.core.ids import entry_key, is_entry_id
 from a2a_gateway.core.states import INTERRUPTED, TERMINAL, TaskState
 from a2a_gateway.models import (
     Message,
@@ -44,28 +44,34 @@ if TYPE_CHECKING:
 
     from a2a_gateway.config import Settings
 
+# entry_key and is_entry_id are core.ids'; the store's users (the gateway, the hub) take
+# them from here too.
+__all__ = [
+    "MAX_BLOCK_MS",
+    "POOL_WAIT_SECONDS",
+    "SOCKET_TIMEOUT_SECONDS",
+    "AppendResult",
+    "Entry",
+    "EventLog",
+    "Snapshot",
+    "as_text",
+    "connect",
+    "entry_from",
+    "entry_key",
+    "fold_artifacts",
+    "is_entry_id",
+    "newest_id",
+    "script_source",
+    "status_event",
+    "trimmed_after",
+]
+
 log = logging.getLogger(__name__)
 
 # One blocking read never outlasts the socket timeout; callers loop for longer waits.
 MAX_BLOCK_MS = 5_000
 SOCKET_TIMEOUT_SECONDS = 15.0
 POOL_WAIT_SECONDS = 10.0
-_ENTRY_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
-MAX_ID_PART = 2**64 - 1
-
-
-def is_entry_id(value: str) -> bool:
-    """Whether ``value`` is a Redis stream entry id (``ms-seq``, each part at most 2^64-1)."""
-    if not _ENTRY_ID.fullmatch(value):
-        return False
-    ms, sq = entry_key(value)
-    return ms <= MAX_ID_PART and sq <= MAX_ID_PART
-
-
-def entry_key(entry_id: str) -> tuple[int, int]:
-    """An entry id as a sortable pair."""
-    ms, _, sq = entry_id.partition("-")
-    return int(ms), int(sq)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError, ResponseError
 
+from a2a_gateway.core.ids import MAX_ID_PART
 from a2a_gateway.store.eventlog import (
     MAX_BLOCK_MS,
     Entry,
@@ -93,7 +94,7 @@ READ_COUNT = 500
 PAGE_SIZE = 200
 BACKOFF_START = 0.1
 BACKOFF_MAX = 2.0
-MAX_ID_KEY = (2**64 - 1, 2**64 - 1)  # no stream entry can follow this position
+MAX_ID_KEY = (MAX_ID_PART, MAX_ID_PART)  # no stream entry can follow this position
 _WAKE_UP = Entry(id="0-0", seq=0, event="", final=False)  # wakes a blocked ``next``
 
 

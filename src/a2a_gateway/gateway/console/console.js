@@ -45,8 +45,7 @@ const session = {
   taskId: null,
   contextId: null,
   state: null,
-  last: null, // the last event id shown, as [ms, seq]
-  lastId: null, // ...and as the server wrote it
+  lastId: null, // the id of the last event shown, as the server wrote it
   follow: null, // the AbortController of the stream being followed
 };
 
@@ -151,6 +150,12 @@ function partsText(parts) {
 
 // --- errors as a person reads them -----------------------------------------------------
 
+function errorText(error) {
+  return `${error.message} (${error.code})`;
+}
+
+// What went wrong, from a response that is not the event stream or result asked for: an
+// HTTP error, or a JSON-RPC error (or something else) answered with 200.
 async function errorOf(response) {
   let body = null;
   try {
@@ -159,7 +164,11 @@ async function errorOf(response) {
     /* not JSON */
   }
   const error = body?.error;
-  const detail = error ? `${error.message} (${error.code})` : `HTTP ${response.status}`;
+  if (response.ok) {
+    if (error) return errorText(error);
+    return `unexpected response (${response.headers.get("content-type") ?? "no content type"})`;
+  }
+  const detail = error ? errorText(error) : `HTTP ${response.status}`;
   if (response.status === 401) return `Not authenticated: ${detail}. Enter a credential above.`;
   if (response.status === 403) return `Not allowed: ${detail}`;
   return detail;
@@ -216,7 +225,7 @@ async function pickAgent() {
 function newTask() {
   session.follow?.abort();
   session.follow = null;
-  Object.assign(session, { taskId: null, contextId: null, state: null, last: null, lastId: null });
+  Object.assign(session, { taskId: null, contextId: null, state: null, lastId: null });
   ui.timeline.replaceChildren();
   ui.artifacts.replaceChildren();
   ui.statusMessage.textContent = "";
@@ -415,8 +424,7 @@ async function follow(first) {
     }
     const type = response.headers.get("content-type") ?? "";
     if (!response.ok || !type.startsWith("text/event-stream")) {
-      const message = response.ok ? await rpcError(response) : await errorOf(response);
-      showError(message);
+      showError(await errorOf(response));
       connection("closed");
       phase("error");
       return;
@@ -433,14 +441,15 @@ async function follow(first) {
         }
         const message = JSON.parse(frame.data);
         if (message.error) {
-          showError(`${message.error.message} (${message.error.code})`);
+          showError(errorText(message.error));
           connection("closed");
           phase("error");
           return;
         }
         received = true;
         const position = parseId(frame.id);
-        if (position && session.last && !after(position, session.last)) continue; // seen
+        const last = parseId(session.lastId);
+        if (position && last && !after(position, last)) continue; // seen
         if (!reported) {
           // The first event after a reconnection: a replay after Last-Event-ID continues
           // exactly; a Task snapshot means the events in between were trimmed.
@@ -453,10 +462,7 @@ async function follow(first) {
           );
           reported = true;
         }
-        if (position) {
-          session.last = position;
-          session.lastId = frame.id;
-        }
+        if (position) session.lastId = frame.id;
         attempt = 0;
         cause = null;
         wait = null;
@@ -473,16 +479,6 @@ async function follow(first) {
     cause ??= reason;
     wait = null;
   }
-}
-
-async function rpcError(response) {
-  try {
-    const body = await response.json();
-    if (body?.error) return `${body.error.message} (${body.error.code})`;
-  } catch {
-    /* fall through */
-  }
-  return `unexpected response (${response.headers.get("content-type") ?? "no content type"})`;
 }
 
 // --- what the person does ---------------------------------------------------------------
@@ -556,7 +552,7 @@ async function cancelTask() {
   });
   const body = response.ok ? await response.json() : null;
   if (!response.ok) showError(await errorOf(response));
-  else if (body.error) showError(`${body.error.message} (${body.error.code})`);
+  else if (body.error) showError(errorText(body.error));
   // The stream being followed shows the canceled state as its final event; a task no
   // longer followed (a reply pending) is shown from the answer.
   else if (!session.follow || session.follow.signal.aborted || document.body.dataset.phase !== "streaming") {
